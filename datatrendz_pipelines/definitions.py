@@ -1,0 +1,43 @@
+"""The code location: one Definitions object that assembles every stage."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from datatrendz_pipelines.ingestion.assets import build_raw_assets
+from datatrendz_pipelines.partitions import daily_partitions
+from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
+from datatrendz_pipelines.settings import Settings
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    partitions = daily_partitions(settings)
+    raw_assets = build_raw_assets(partitions)
+    daily_pipeline_job = dg.define_asset_job(
+        "daily_pipeline_job",
+        selection=dg.AssetSelection.all(),
+        partitions_def=partitions,
+        description="Builds one day (or a range of days) end to end: landing files -> raw -> ...",
+    )
+    return dg.Definitions(
+        assets=raw_assets,
+        jobs=[daily_pipeline_job],
+        resources={
+            "warehouse": WarehouseResource(
+                path=str(settings.warehouse_path),
+                threads=settings.duckdb_threads,
+                memory_limit=settings.duckdb_memory_limit,
+            ),
+            "landing_zone": LandingZoneResource(
+                landing_dir=str(settings.landing_dir),
+                archive_dir=str(settings.archive_dir),
+                rejected_dir=str(settings.rejected_dir),
+            ),
+        },
+        # One process per run: on two cores a process per step mostly re-imports libraries.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

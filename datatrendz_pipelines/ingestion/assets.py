@@ -1,0 +1,92 @@
+"""raw/<source> assets: one day's landing files -> raw.<source> in the DuckDB warehouse."""
+
+
+import dagster as dg
+
+from datatrendz_pipelines.contracts import Contract, load_contracts
+from datatrendz_pipelines.ingestion.load import LoadReport, ingest_source
+from datatrendz_pipelines.metadata import contract_schema, preview
+from datatrendz_pipelines.partitions import days_in_window
+from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
+
+WAREHOUSE_POOL = "warehouse"
+
+
+def _failure(report: LoadReport) -> dg.Failure:
+    listing = "\n".join(f"- {r.reason}\n  kept at {r.kept_at}" for r in report.rejected)
+    return dg.Failure(
+        description=(
+            f"{len(report.rejected)} {report.source} file(s) could not be loaded; their days were "
+            f"left unchanged:\n{listing}\nFix each file and put it back in the landing zone "
+            "under the same <source>/date=YYYY-MM-DD/ folder, then re-materialize that partition."
+        ),
+        metadata={
+            "rejected_files": dg.MetadataValue.json([r.kept_at for r in report.rejected]),
+            "days_loaded": len(report.days_loaded),
+        },
+    )
+
+
+def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    kind_note = (
+        "Change files: each day holds the rows that are new or changed that day."
+        if contract.kind == "dimension"
+        else "One folder of files per day."
+    )
+
+    @dg.asset(
+        key=dg.AssetKey(["raw", contract.source]),
+        description=(
+            f"{contract.description}\n\nLoaded from `landing/{contract.source}/date=YYYY-MM-DD/` "
+            f"into `raw.{contract.source}`, typed by the contract. {kind_note} Rows that cannot be "
+            f"cast go to `quarantine.{contract.source}`; unreadable files to `rejected/`."
+        ),
+        group_name="ingestion",
+        kinds={"duckdb", "csv", "parquet"},
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        metadata={
+            "dagster/table_name": f"raw.{contract.source}",
+            "dagster/column_schema": contract_schema(contract),
+            "required_source": contract.required,
+            "primary_key": ", ".join(contract.primary_key),
+        },
+    )
+    def raw_asset(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing_zone: LandingZoneResource,
+    ) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        days = days_in_window(window.start, window.end)
+        with warehouse.connect() as conn:
+            report = ingest_source(
+                conn, landing_zone.zone(), contract, days, context.run_id, context.log.info
+            )
+            last_day = report.days_loaded[-1] if report.days_loaded else days[-1]
+            sample = preview(
+                conn,
+                f'SELECT * EXCLUDE (_loaded_at) FROM raw."{contract.source}" WHERE _partition_date = ?',
+                [last_day],
+            )
+        if report.rejected:
+            raise _failure(report)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": report.rows_loaded,
+                "rows_read": report.rows_read,
+                "rows_quarantined": report.rows_quarantined,
+                "files_loaded": len(report.files),
+                "days": len(days),
+                "seconds": round(report.seconds, 2),
+                "preview": sample,
+                "warehouse": dg.MetadataValue.path(warehouse.path),
+            }
+        )
+
+    return raw_asset
+
+
+def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [build_raw_asset(c, partitions_def) for c in load_contracts().values()]

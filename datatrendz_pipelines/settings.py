@@ -1,0 +1,63 @@
+"""Non-secret settings, each from one environment variable with a default under DATATRENDZ_HOME.
+
+Secrets (passwords, webhook URLs) never come through here: resources read them with `dg.EnvVar`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing_dir: Path
+    archive_dir: Path
+    rejected_dir: Path
+    demo_dir: Path
+    warehouse_path: Path
+    lake_dir: Path
+    mlflow_tracking_uri: str
+    partitions_start: dt.date
+    duckdb_threads: int
+    duckdb_memory_limit: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("DATATRENDZ_HOME") or PROJECT_ROOT / ".datatrendz").resolve()
+
+        def path(var: str, default: Path) -> Path:
+            return Path(env[var]).resolve() if env.get(var) else default
+
+        start = env.get("DATATRENDZ_PARTITIONS_START", "2024-01-01")
+        try:
+            partitions_start = dt.date.fromisoformat(start)
+        except ValueError as exc:
+            raise ValueError(
+                f"DATATRENDZ_PARTITIONS_START must be a date like 2024-01-01, got {start!r}"
+            ) from exc
+        threads = env.get("DATATRENDZ_DUCKDB_THREADS", "2")
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"DATATRENDZ_DUCKDB_THREADS must be a positive integer, got {threads!r}")
+        return cls(
+            home=home,
+            landing_dir=path("DATATRENDZ_LANDING_DIR", home / "landing"),
+            archive_dir=path("DATATRENDZ_ARCHIVE_DIR", home / "archive"),
+            rejected_dir=path("DATATRENDZ_REJECTED_DIR", home / "rejected"),
+            demo_dir=home / "demo",
+            warehouse_path=path("DATATRENDZ_WAREHOUSE_PATH", home / "warehouse.duckdb"),
+            lake_dir=path("DATATRENDZ_LAKE_DIR", home / "lake"),
+            mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI")
+            or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
+            partitions_start=partitions_start,
+            duckdb_threads=int(threads),
+            duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "4GB"),
+        )
