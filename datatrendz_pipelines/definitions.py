@@ -17,7 +17,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     daily_pipeline_job = dg.define_asset_job(
         "daily_pipeline_job",
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions,
         description="Builds one day (or a range of days) end to end: landing files -> raw -> ...",
     )
     return dg.Definitions(

@@ -62,7 +62,7 @@ def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition)
         days = days_in_window(window.start, window.end)
         with warehouse.connect() as conn:
             report = ingest_source(
-                conn, landing_zone.zone(), contract, days, context.run_id, context.log.info
+                conn, landing_zone.zone(), contract, days, context.run.run_id, context.log.info
             )
             last_day = report.days_loaded[-1] if report.days_loaded else days[-1]
             sample = preview(

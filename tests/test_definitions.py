@@ -1,0 +1,63 @@
+"""The code location loads, and every asset carries what a person needs in the UI."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from datatrendz_pipelines.definitions import build_definitions
+from datatrendz_pipelines.partitions import days_in_window
+from datatrendz_pipelines.settings import Settings
+
+
+def test_definitions_load_and_resolve_every_job(settings):
+    defs = build_definitions(settings)
+    repo = defs.get_repository_def()
+    assert "daily_pipeline_job" in {job.name for job in repo.get_all_jobs()}
+    for job in repo.get_all_jobs():
+        assert job.executor_def.name == "in_process"
+
+
+def test_every_asset_has_description_group_kinds(settings):
+    defs = build_definitions(settings)
+    specs = list(defs.resolve_all_asset_specs())
+    assert {"raw/orders", "raw/order_lines"} <= {s.key.to_user_string() for s in specs}
+    for spec in specs:
+        assert spec.description, spec.key
+        assert spec.group_name and spec.group_name != "default", spec.key
+        assert spec.kinds, spec.key
+
+
+def test_raw_assets_write_the_warehouse_one_at_a_time(settings):
+    defs = build_definitions(settings)
+    for asset in defs.resolve_all_asset_specs():
+        if asset.key.path[0] == "raw":
+            assert asset.partitions_def is not None
+    raw = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key.path[0] == "raw"]
+    assert raw and all(next(iter(a.op.pools)) == "warehouse" for a in raw)
+    assert all(a.backfill_policy == dg.BackfillPolicy.single_run() for a in raw)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        (dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 2), [dt.date(2025, 3, 1)]),
+        (dt.datetime(2025, 2, 27), dt.datetime(2025, 3, 2),
+         [dt.date(2025, 2, 27), dt.date(2025, 2, 28), dt.date(2025, 3, 1)]),
+    ],
+)
+def test_days_in_window_excludes_the_end(start, end, days):
+    assert days_in_window(start, end) == days
+
+
+def test_settings_default_under_home_and_reject_bad_values(tmp_path):
+    settings = Settings.from_env({"DATATRENDZ_HOME": str(tmp_path)})
+    assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert settings.landing_dir == tmp_path / "landing"
+    assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    with pytest.raises(ValueError, match="DATATRENDZ_PARTITIONS_START must be a date"):
+        Settings.from_env({"DATATRENDZ_HOME": str(tmp_path), "DATATRENDZ_PARTITIONS_START": "soon"})
+    with pytest.raises(ValueError, match="DATATRENDZ_DUCKDB_THREADS"):
+        Settings.from_env({"DATATRENDZ_HOME": str(tmp_path), "DATATRENDZ_DUCKDB_THREADS": "0"})
