@@ -52,7 +52,7 @@ def test_rows_are_typed_by_the_contract_and_lineage_is_kept(zone, conn):
     write(zone, "orders", DAY1, "pos.csv", orders_csv(
         "O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,",
         "O2,2025-03-01 10:00:00,WEB,online,C7,sale,cancelled,,paypal,SPRING",
-        "R1,2025-03-01 11:00:00,S01,store,C7,return,completed,O0,card,",
+        "R1,2025-03-01 11:00:00,S01,store,C7,return,completed,O1,card,",
     ))
     report = ingest_source(conn, zone, ORDERS, [DAY1], run_id="r1")
 

@@ -9,7 +9,7 @@ A contract that is malformed fails when it is loaded, with the file and field at
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -22,11 +22,11 @@ _SIMPLE_TYPES = {"VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "DATE", "TIMESTAMP", 
 _DECIMAL = re.compile(r"^DECIMAL\((\d{1,2}),(\d{1,2})\)$")
 _COLUMN_KEYS = {
     "name", "type", "nullable", "description", "min", "max", "accepted_values", "pattern",
-    "references", "pii",
+    "references", "pii", "warn_only",
 }
 _RULE_KEYS = {
     "name", "column", "description", "nullable", "min", "max", "accepted_values", "pattern",
-    "when", "when_not_null",
+    "when", "when_not_null", "warn_only",
 }
 _CONTRACT_KEYS = {
     "source", "description", "kind", "required", "primary_key", "columns", "rules", "volume",
@@ -34,6 +34,7 @@ _CONTRACT_KEYS = {
 _VOLUME_KEYS = {"window_days", "min_ratio", "max_ratio"}
 
 RuleKind = Literal["not_null", "min", "max", "accepted_values", "pattern", "references", "unique"]
+RULE_KINDS: tuple[str, ...] = RuleKind.__args__
 
 
 class ContractError(ValueError):
@@ -52,6 +53,7 @@ class Column:
     pattern: str | None = None
     references: tuple[str, str] | None = None  # (source, column)
     pii: bool = False
+    warn_only: frozenset[str] = frozenset()  # rule kinds that warn instead of quarantining rows
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,11 @@ class Condition:
     column: str
     equals: Any = None
 
-    def sql(self) -> str:
+    def sql(self, alias: str = "") -> str:
+        column = f'{alias}."{self.column}"' if alias else f'"{self.column}"'
         if self.equals is None:
-            return f'"{self.column}" IS NOT NULL'
-        return f'"{self.column}" = {sql_literal(self.equals)}'
+            return f"{column} IS NOT NULL"
+        return f"{column} = {sql_literal(self.equals)}"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class Rule:
     value: Any = None
     condition: Condition | None = None
     description: str = ""
+    # error: a breaking row is quarantined; warn: it stays and the quality check warns.
+    severity: Literal["error", "warn"] = "error"
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,10 @@ def _parse_column(path: Path, raw: Any, index: int) -> Column:
         except re.error as exc:
             raise _fail(path, where, f"`pattern` is not a valid regular expression: {exc}") from exc
     accepted = raw.get("accepted_values")
+    warn_only = raw.get("warn_only") or []
+    unknown_kinds = sorted(set(warn_only) - set(RULE_KINDS))
+    if unknown_kinds:
+        raise _fail(path, where, f"`warn_only` names unknown rule kinds {unknown_kinds}; use {list(RULE_KINDS)}")
     return Column(
         name=raw["name"],
         type=_check_type(path, where, raw.get("type")),
@@ -176,6 +185,7 @@ def _parse_column(path: Path, raw: Any, index: int) -> Column:
         pattern=raw.get("pattern"),
         references=_parse_reference(path, where, raw["references"]) if raw.get("references") else None,
         pii=bool(raw.get("pii", False)),
+        warn_only=frozenset(warn_only),
     )
 
 
@@ -198,7 +208,9 @@ def _column_rules(source: str, col: Column, condition: Condition | None = None,
     if col.references is not None:
         rules.append(Rule(f"{base}_references_{col.references[0]}", source, "references", cols,
                           col.references, condition))
-    return rules
+    return [
+        replace(rule, severity="warn") if rule.kind in col.warn_only else rule for rule in rules
+    ]
 
 
 def _parse_rule(path: Path, source: str, raw: Any, columns: dict[str, Column],
@@ -236,8 +248,12 @@ def _parse_rule(path: Path, source: str, raw: Any, columns: dict[str, Column],
     if not rules:
         raise _fail(path, where, "declares no check (nullable, min, max, accepted_values or pattern)")
     description = str(raw.get("description", "")).strip()
-    return [Rule(r.name if len(rules) > 1 else raw["name"], r.source, r.kind, r.columns, r.value,
-                 r.condition, description) for r in rules]
+    severity = "warn" if raw.get("warn_only") else "error"
+    return [
+        replace(rule, name=rule.name if len(rules) > 1 else raw["name"], description=description,
+                severity=severity)
+        for rule in rules
+    ]
 
 
 def parse_contract(path: Path) -> Contract:

@@ -27,6 +27,12 @@ def _failure(report: LoadReport) -> dg.Failure:
     )
 
 
+def referenced_sources(contract: Contract) -> list[str]:
+    return sorted(
+        {r.value[0] for r in contract.rules if r.kind == "references"} - {contract.source}
+    )
+
+
 def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     kind_note = (
         "Change files: each day holds the rows that are new or changed that day."
@@ -41,6 +47,8 @@ def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition)
             f"into `raw.{contract.source}`, typed by the contract. {kind_note} Rows that cannot be "
             f"cast go to `quarantine.{contract.source}`; unreadable files to `rejected/`."
         ),
+        # Reference rules look keys up in the referenced raw tables, so those load first.
+        deps=[dg.AssetKey(["raw", source]) for source in referenced_sources(contract)],
         group_name="ingestion",
         kinds={"duckdb", "csv", "parquet"},
         partitions_def=partitions_def,

@@ -5,8 +5,9 @@ Contract for one call of `ingest_source`:
   re-run gives the same rows; a day with no file ends up empty;
 - a file that cannot be read in its format, or whose columns do not match the contract, is moved
   to the rejected folder with the reason beside it, and its day is left exactly as it was;
-- a row whose value cannot be cast to the contract type goes to quarantine.<source> with its raw
-  values, file, row and reason; for every file, rows read = rows loaded + rows quarantined;
+- a row whose value cannot be cast to the contract type, or that breaks an error rule of the
+  contract (see quality.row_rules), goes to quarantine.<source> with its values, file, row,
+  rule and reason; for every file, rows read = rows loaded + rows quarantined;
 - loaded files move to the archive after the transaction commits.
 """
 
@@ -23,6 +24,7 @@ import duckdb
 from datatrendz_pipelines.contracts import Contract
 from datatrendz_pipelines.ingestion.landing import LandingFile, LandingZone, read_header
 from datatrendz_pipelines.ingestion.tables import ensure_tables, ident
+from datatrendz_pipelines.quality.row_rules import judge_sql
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class LoadReport:
     days_loaded: list[dt.date] = field(default_factory=list)
     files: list[FileLoad] = field(default_factory=list)
     rejected: list[RejectedFile] = field(default_factory=list)
+    unchecked_references: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -170,10 +173,25 @@ def _typed_select(contract: Contract) -> str:
     return ", ".join(cols)
 
 
-def _write_days(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile],
-                days: list[dt.date], run_id: str) -> list[FileLoad]:
-    """Replace the given days in raw, quarantine and the load log from _stage, in one transaction."""
-    table = ident(contract.source)
+def _delivered_sources(conn: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
+    """Referenced sources that have ever delivered a row (their raw table is not empty)."""
+    referenced = {r.value[0] for r in contract.rules if r.kind == "references"}
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'"
+        ).fetchall()
+    }
+    return {
+        source
+        for source in referenced & existing
+        if conn.execute(f"SELECT EXISTS (SELECT 1 FROM raw.{ident(source)})").fetchone()[0]
+    }
+
+
+def _judge(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]) -> list[str]:
+    """Build temp tables _checked (text rows with cast errors) and _judged (typed rows with the
+    error rules they break). Returns the reference rules that could not be checked."""
     conn.execute("DROP TABLE IF EXISTS _file_days")
     conn.execute("CREATE TEMP TABLE _file_days (_path VARCHAR, _file VARCHAR, _partition_date DATE)")
     if files:
@@ -191,7 +209,24 @@ def _write_days(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list
         FROM _stage s JOIN _file_days d ON s._source_file = d._path
         """
     )
-    raw_cols = ", ".join(ident(c) for c in contract.column_names)
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _typed AS
+        SELECT {_typed_select(contract)}, _partition_date, _source_file, _source_row
+        FROM _checked WHERE _cast_errors = ''"""
+    )
+    sql, skipped = judge_sql(contract, _delivered_sources(conn, contract))
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE _judged AS {sql}")
+    return [f"{r.name} ({r.value[0]} never delivered)" for r in skipped]
+
+
+def _write_days(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile],
+                days: list[dt.date], run_id: str) -> list[FileLoad]:
+    """Replace the given days in raw, quarantine and the load log from _checked and _judged,
+    in one transaction."""
+    table = ident(contract.source)
+    cols = ", ".join(ident(c) for c in contract.column_names)
+    as_text = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in contract.column_names)
+    lineage = "_partition_date, _source_file, _source_row"
     conn.execute("BEGIN TRANSACTION")
     try:
         for schema in ("raw", "quarantine"):
@@ -204,21 +239,24 @@ def _write_days(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list
             {"source": contract.source, "days": days},
         )
         conn.execute(
-            f"""INSERT INTO raw.{table} ({raw_cols}, _partition_date, _source_file, _source_row, _loaded_at)
-            SELECT {_typed_select(contract)}, _partition_date, _source_file, _source_row, now()::TIMESTAMP
-            FROM _checked WHERE _cast_errors = '' ORDER BY _source_file, _source_row"""
+            f"""INSERT INTO raw.{table} ({cols}, {lineage}, _loaded_at)
+            SELECT {cols}, {lineage}, now()::TIMESTAMP
+            FROM _judged WHERE _rules = '' ORDER BY _source_file, _source_row"""
         )
         conn.execute(
-            f"""INSERT INTO quarantine.{table} ({raw_cols}, _partition_date, _source_file, _source_row,
-                   _rule, _reason, _quarantined_at, _run_id)
-            SELECT {raw_cols}, _partition_date, _source_file, _source_row, 'type_cast', _cast_errors,
-                   now()::TIMESTAMP, $run_id
-            FROM _checked WHERE _cast_errors <> ''""",
+            f"""INSERT INTO quarantine.{table} ({cols}, {lineage}, _rule, _reason, _quarantined_at, _run_id)
+            SELECT {cols}, {lineage}, 'type_cast', _cast_errors, now()::TIMESTAMP, $run_id
+            FROM _checked WHERE _cast_errors <> ''
+            UNION ALL
+            SELECT {as_text}, {lineage}, _rules, _reasons, now()::TIMESTAMP, $run_id
+            FROM _judged WHERE _rules <> ''""",
             {"run_id": run_id},
         )
         counts = conn.execute(
-            """SELECT _source_file, count(*), count(*) FILTER (WHERE _cast_errors = '')
-            FROM _checked GROUP BY _source_file"""
+            """SELECT c._source_file, c.read, coalesce(j.loaded, 0)
+            FROM (SELECT _source_file, count(*) AS read FROM _checked GROUP BY ALL) c
+            LEFT JOIN (SELECT _source_file, count(*) AS loaded FROM _judged WHERE _rules = ''
+                       GROUP BY ALL) j USING (_source_file)"""
         ).fetchall()
         by_file = {name: (read, loaded) for name, read, loaded in counts}
         loads = []
@@ -272,6 +310,7 @@ def ingest_source(
             "DELETE FROM _stage WHERE _source_file NOT IN (SELECT unnest($files))",
             {"files": [str(f.path) for f in good_files]},
         )
+    report.unchecked_references = _judge(conn, contract, good_files)
     report.files = _write_days(conn, contract, good_files, good_days, run_id)
     report.days_loaded = good_days
     for file in good_files:
