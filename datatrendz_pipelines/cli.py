@@ -7,7 +7,6 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from datatrendz_pipelines.settings import Settings
 
@@ -17,20 +16,44 @@ def _yesterday() -> dt.date:
 
 
 def _add_generate_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"],
-                        help="size of the business (default: small)")
+    parser.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small", "medium", "large"],
+        help="size of the business (default: small)",
+    )
     parser.add_argument("--days", type=int, default=365, help="number of days (default: 365)")
-    parser.add_argument("--end", type=dt.date.fromisoformat, default=None,
-                        help="last day, YYYY-MM-DD (default: yesterday, UTC)")
+    parser.add_argument(
+        "--end",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="last day, YYYY-MM-DD (default: yesterday, UTC)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    parser.add_argument("--order-lines", type=int, default=None,
-                        help="total order lines to aim for, overriding the scale")
-    parser.add_argument("--format", dest="file_format", default="csv",
-                        choices=["csv", "parquet", "jsonl"], help="file format (default: csv)")
-    parser.add_argument("--fault-rate", type=float, default=0.001,
-                        help="share of fact rows given a data fault (default: 0.001; 0 for none)")
-    parser.add_argument("--no-anomalies", action="store_true",
-                        help="do not inject KPI anomalies (traffic spike, revenue drop)")
+    parser.add_argument(
+        "--order-lines",
+        type=int,
+        default=None,
+        help="total order lines to aim for, overriding the scale",
+    )
+    parser.add_argument(
+        "--format",
+        dest="file_format",
+        default="csv",
+        choices=["csv", "parquet", "jsonl"],
+        help="file format (default: csv)",
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.001,
+        help="share of fact rows given a data fault (default: 0.001; 0 for none)",
+    )
+    parser.add_argument(
+        "--no-anomalies",
+        action="store_true",
+        help="do not inject KPI anomalies (traffic spike, revenue drop)",
+    )
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> None:
@@ -71,9 +94,15 @@ def _deliver_late(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="datatrendz", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_generate_options(commands.add_parser("generate", help="write demo data into the landing zone"))
-    commands.add_parser("deliver-late", help="move the demo's held-back (late) files into the landing zone")
-    demo = commands.add_parser("demo", help="generate data if there is none, then run the daily pipeline over every day")
+    _add_generate_options(
+        commands.add_parser("generate", help="write demo data into the landing zone")
+    )
+    commands.add_parser(
+        "deliver-late", help="move the demo's held-back (late) files into the landing zone"
+    )
+    demo = commands.add_parser(
+        "demo", help="generate data if there is none, then run the daily pipeline over every day"
+    )
     _add_generate_options(demo)
     commands.add_parser("summary", help="print the warehouse's tables and row counts")
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@ from datatrendz_pipelines.settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
-    raw_assets = build_raw_assets(partitions)
+    raw_assets = build_raw_assets(partitions, settings)
     daily_pipeline_job = dg.define_asset_job(
         "daily_pipeline_job",
         selection=dg.AssetSelection.all(),

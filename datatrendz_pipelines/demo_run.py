@@ -73,7 +73,11 @@ def table_counts(warehouse: Path) -> list[tuple[str, str, int]]:
             "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY schema_name, table_name"
         ).fetchall()
         return [
-            (schema, table, conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0])
+            (
+                schema,
+                table,
+                conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0],
+            )
             for schema, table in tables
         ]
 
@@ -87,8 +91,14 @@ def print_summary(settings: Settings) -> None:
     schema_width = max(len(s) + len(t) + 1 for s, t, _ in counts)
     for schema, table, rows in counts:
         print(f"  {f'{schema}.{table}':<{schema_width}}  {rows:>12,} rows")
-    rejected = sorted(settings.rejected_dir.rglob("*.reason.txt")) if settings.rejected_dir.exists() else []
+    rejected = (
+        sorted(settings.rejected_dir.rglob("*.reason.txt"))
+        if settings.rejected_dir.exists()
+        else []
+    )
     print(f"\nWarehouse file:   {settings.warehouse_path}")
     print(f"Rejected files:   {len(rejected)} (in {settings.rejected_dir})")
     print("Open the UI:      make dev   (then http://127.0.0.1:3000)")
-    print(f"Query with SQL:   .venv/bin/python -c \"import duckdb; duckdb.connect('{settings.warehouse_path}', read_only=True).sql('FROM raw.orders LIMIT 5').show()\"")
+    print(
+        f"Query with SQL:   .venv/bin/python -c \"import duckdb; duckdb.connect('{settings.warehouse_path}', read_only=True).sql('FROM raw.orders LIMIT 5').show()\""
+    )

@@ -20,8 +20,9 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def preview(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None,
-            limit: int = 5) -> dg.MetadataValue:
+def preview(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None, limit: int = 5
+) -> dg.MetadataValue:
     """The first rows of a query as a Markdown table."""
     result = conn.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}", params)
     columns = [d[0] for d in result.description]

@@ -53,9 +53,13 @@ class WarehouseResource(dg.ConfigurableResource):
 class LandingZoneResource(dg.ConfigurableResource):
     """Where source files arrive, where loaded files are archived and bad files are kept."""
 
-    landing_dir: str = Field(description="Folder the sources drop files into: <source>/date=YYYY-MM-DD/.")
+    landing_dir: str = Field(
+        description="Folder the sources drop files into: <source>/date=YYYY-MM-DD/."
+    )
     archive_dir: str = Field(description="Loaded files are moved here, same layout.")
-    rejected_dir: str = Field(description="Unreadable files are moved here with a .reason.txt beside them.")
+    rejected_dir: str = Field(
+        description="Unreadable files are moved here with a .reason.txt beside them."
+    )
 
     def zone(self) -> LandingZone:
         return LandingZone(Path(self.landing_dir), Path(self.archive_dir), Path(self.rejected_dir))

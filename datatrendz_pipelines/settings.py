@@ -28,6 +28,7 @@ class Settings:
     partitions_start: dt.date
     duckdb_threads: int
     duckdb_memory_limit: str
+    quarantine_threshold: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,7 +47,18 @@ class Settings:
             ) from exc
         threads = env.get("DATATRENDZ_DUCKDB_THREADS", "2")
         if not threads.isdigit() or int(threads) < 1:
-            raise ValueError(f"DATATRENDZ_DUCKDB_THREADS must be a positive integer, got {threads!r}")
+            raise ValueError(
+                f"DATATRENDZ_DUCKDB_THREADS must be a positive integer, got {threads!r}"
+            )
+        threshold = env.get("DATATRENDZ_QUARANTINE_THRESHOLD", "0.05")
+        try:
+            quarantine_threshold = float(threshold)
+        except ValueError:
+            quarantine_threshold = -1.0
+        if not 0 <= quarantine_threshold <= 1:
+            raise ValueError(
+                f"DATATRENDZ_QUARANTINE_THRESHOLD must be a share between 0 and 1, got {threshold!r}"
+            )
         return cls(
             home=home,
             landing_dir=path("DATATRENDZ_LANDING_DIR", home / "landing"),
@@ -60,4 +72,5 @@ class Settings:
             partitions_start=partitions_start,
             duckdb_threads=int(threads),
             duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "4GB"),
+            quarantine_threshold=quarantine_threshold,
         )

@@ -15,7 +15,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DATATRENDZ_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     monkeypatch.setenv("DATATRENDZ_PARTITIONS_START", "2024-01-01")
-    for var in ("DATATRENDZ_LANDING_DIR", "DATATRENDZ_ARCHIVE_DIR", "DATATRENDZ_REJECTED_DIR",
-                "DATATRENDZ_WAREHOUSE_PATH", "DATATRENDZ_LAKE_DIR", "MLFLOW_TRACKING_URI"):
+    for var in (
+        "DATATRENDZ_LANDING_DIR",
+        "DATATRENDZ_ARCHIVE_DIR",
+        "DATATRENDZ_REJECTED_DIR",
+        "DATATRENDZ_WAREHOUSE_PATH",
+        "DATATRENDZ_LAKE_DIR",
+        "MLFLOW_TRACKING_URI",
+    ):
         monkeypatch.delenv(var, raising=False)
     return Settings.from_env()

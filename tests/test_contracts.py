@@ -9,8 +9,14 @@ import pytest
 from datatrendz_pipelines.contracts import ContractError, load_contracts, load_contracts_from
 
 EXPECTED_SOURCES = [
-    "stores", "products", "customers", "orders", "order_lines", "inventory_snapshots",
-    "web_sessions", "marketing_spend",
+    "stores",
+    "products",
+    "customers",
+    "orders",
+    "order_lines",
+    "inventory_snapshots",
+    "web_sessions",
+    "marketing_spend",
 ]
 
 
@@ -24,7 +30,11 @@ def test_only_orders_and_order_lines_are_required():
 
 def test_personal_data_is_marked():
     assert load_contracts()["customers"].pii_columns == (
-        "first_name", "last_name", "email", "phone", "street_address",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "street_address",
     )
     others = [c for name, c in load_contracts().items() if name != "customers"]
     assert all(not c.pii_columns for c in others)
@@ -63,13 +73,34 @@ columns:
     ("extra", "message"),
     [
         ("  - {name: amount, type: MONEY}\n", "orders.yaml: column 'amount': unknown type 'MONEY'"),
-        ("  - {name: amount, type: INTEGER, minimum: 0}\n", "column 'amount': unknown field(s) ['minimum']"),
-        ("  - {name: email, type: VARCHAR, pattern: '([a-z'}\n", "column 'email': `pattern` is not a valid regular expression"),
-        ("  - {name: store_id, type: VARCHAR, references: stores}\n", "`references` must be '<source>.<column>'"),
-        ("  - {name: store_id, type: VARCHAR, references: stores.store_id}\n", "references stores.store_id, which no contract declares"),
-        ("rules:\n  - {name: r1, column: missing_col, min: 0}\n", "rule 'r1': names column 'missing_col'"),
-        ("rules:\n  - {name: r2, column: order_id, minn: 0}\n", "rule 'r2': unknown field(s) ['minn']"),
-        ("rules:\n  - {name: r3, column: order_id, min: 0, when: {nope: x}}\n", "rule 'r3': condition names column 'nope'"),
+        (
+            "  - {name: amount, type: INTEGER, minimum: 0}\n",
+            "column 'amount': unknown field(s) ['minimum']",
+        ),
+        (
+            "  - {name: email, type: VARCHAR, pattern: '([a-z'}\n",
+            "column 'email': `pattern` is not a valid regular expression",
+        ),
+        (
+            "  - {name: store_id, type: VARCHAR, references: stores}\n",
+            "`references` must be '<source>.<column>'",
+        ),
+        (
+            "  - {name: store_id, type: VARCHAR, references: stores.store_id}\n",
+            "references stores.store_id, which no contract declares",
+        ),
+        (
+            "rules:\n  - {name: r1, column: missing_col, min: 0}\n",
+            "rule 'r1': names column 'missing_col'",
+        ),
+        (
+            "rules:\n  - {name: r2, column: order_id, minn: 0}\n",
+            "rule 'r2': unknown field(s) ['minn']",
+        ),
+        (
+            "rules:\n  - {name: r3, column: order_id, min: 0, when: {nope: x}}\n",
+            "rule 'r3': condition names column 'nope'",
+        ),
     ],
 )
 def test_a_broken_contract_names_the_file_and_field(tmp_path, extra, message):
@@ -89,3 +120,13 @@ def test_source_must_match_the_file_name(tmp_path):
     (tmp_path / "sales.yaml").write_text(BASE)
     with pytest.raises(ContractError, match="sales.yaml: source: must equal the file name 'sales'"):
         load_contracts_from(tmp_path)
+
+
+def test_the_contracts_page_is_generated_from_the_contracts():
+    from datatrendz_pipelines.contracts.docs import render_all
+    from datatrendz_pipelines.settings import PROJECT_ROOT
+
+    page = (PROJECT_ROOT / "docs" / "contracts.md").read_text()
+    assert page == render_all(), (
+        "run: python -m datatrendz_pipelines.contracts.docs > docs/contracts.md"
+    )

@@ -44,8 +44,11 @@ def test_raw_assets_write_the_warehouse_one_at_a_time(settings):
     ("start", "end", "days"),
     [
         (dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 2), [dt.date(2025, 3, 1)]),
-        (dt.datetime(2025, 2, 27), dt.datetime(2025, 3, 2),
-         [dt.date(2025, 2, 27), dt.date(2025, 2, 28), dt.date(2025, 3, 1)]),
+        (
+            dt.datetime(2025, 2, 27),
+            dt.datetime(2025, 3, 2),
+            [dt.date(2025, 2, 27), dt.date(2025, 2, 28), dt.date(2025, 3, 1)],
+        ),
     ],
 )
 def test_days_in_window_excludes_the_end(start, end, days):

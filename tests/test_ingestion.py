@@ -49,17 +49,25 @@ def raw_rows(conn, source: str = "orders") -> list[tuple]:
 
 
 def test_rows_are_typed_by_the_contract_and_lineage_is_kept(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", orders_csv(
-        "O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,",
-        "O2,2025-03-01 10:00:00,WEB,online,C7,sale,cancelled,,paypal,SPRING",
-        "R1,2025-03-01 11:00:00,S01,store,C7,return,completed,O1,card,",
-    ))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv(
+            "O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,",
+            "O2,2025-03-01 10:00:00,WEB,online,C7,sale,cancelled,,paypal,SPRING",
+            "R1,2025-03-01 11:00:00,S01,store,C7,return,completed,O1,card,",
+        ),
+    )
     report = ingest_source(conn, zone, ORDERS, [DAY1], run_id="r1")
 
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 3, 0)
-    types = dict(conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='raw' AND table_name='orders'"
-    ).fetchall())
+    types = dict(
+        conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='raw' AND table_name='orders'"
+        ).fetchall()
+    )
     assert types["ordered_at"] == "TIMESTAMP" and types["_partition_date"] == "DATE"
     first = raw_rows(conn)[0]
     assert first[1] == dt.datetime(2025, 3, 1, 9, 15)
@@ -70,11 +78,17 @@ def test_rows_are_typed_by_the_contract_and_lineage_is_kept(zone, conn):
 
 
 def test_uncastable_rows_go_to_quarantine_with_file_row_and_reason(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", orders_csv(
-        "O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,",
-        "O2,31/12/2024,S01,store,,sale,completed,,cash,",
-        "O3,2025-02-30 10:00:00,S01,store,,sale,completed,,cash,",
-    ))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv(
+            "O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,",
+            "O2,31/12/2024,S01,store,,sale,completed,,cash,",
+            "O3,2025-02-30 10:00:00,S01,store,,sale,completed,,cash,",
+        ),
+    )
     report = ingest_source(conn, zone, ORDERS, [DAY1], run_id="r1")
 
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 1, 2)
@@ -82,16 +96,36 @@ def test_uncastable_rows_go_to_quarantine_with_file_row_and_reason(zone, conn):
         "SELECT order_id, ordered_at, _source_file, _source_row, _rule, _reason, _run_id "
         "FROM quarantine.orders ORDER BY _source_row"
     ).fetchall()
-    assert quarantined[0][:5] == ("O2", "31/12/2024", "orders/date=2025-03-01/pos.csv", 2, "type_cast")
+    assert quarantined[0][:5] == (
+        "O2",
+        "31/12/2024",
+        "orders/date=2025-03-01/pos.csv",
+        2,
+        "type_cast",
+    )
     assert "ordered_at: 31/12/2024 is not a valid TIMESTAMP" in quarantined[0][5]
     assert quarantined[1][0] == "O3" and quarantined[1][3] == 3 and quarantined[1][6] == "r1"
-    logged = conn.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM meta.raw_loads").fetchall()
+    logged = conn.execute(
+        "SELECT rows_read, rows_loaded, rows_quarantined FROM meta.raw_loads"
+    ).fetchall()
     assert logged == [(3, 1, 2)]
 
 
 def test_reloading_a_day_gives_the_same_rows_from_the_archive(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"))
-    write(zone, "orders", DAY1, "web.csv", orders_csv("O2,2025-03-01 09:20:00,WEB,online,C1,sale,completed,,card,"))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"),
+    )
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "web.csv",
+        orders_csv("O2,2025-03-01 09:20:00,WEB,online,C1,sale,completed,,card,"),
+    )
     ingest_source(conn, zone, ORDERS, [DAY1])
     before = raw_rows(conn)
     again = ingest_source(conn, zone, ORDERS, [DAY1])
@@ -102,16 +136,34 @@ def test_reloading_a_day_gives_the_same_rows_from_the_archive(zone, conn):
 
 
 def test_a_late_file_for_an_archived_day_is_added_on_rerun(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"),
+    )
     ingest_source(conn, zone, ORDERS, [DAY1])
-    write(zone, "orders", DAY1, "pos_late.csv", orders_csv("O9,2025-03-01 18:00:00,S01,store,,sale,completed,,cash,"))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos_late.csv",
+        orders_csv("O9,2025-03-01 18:00:00,S01,store,,sale,completed,,cash,"),
+    )
     ingest_source(conn, zone, ORDERS, [DAY1])
 
     assert [r[0] for r in raw_rows(conn)] == ["O1", "O9"]
 
 
 def test_a_day_without_files_is_emptied(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"),
+    )
     ingest_source(conn, zone, ORDERS, [DAY1])
     (zone.archive_dir / "orders/date=2025-03-01/pos.csv").unlink()
     report = ingest_source(conn, zone, ORDERS, [DAY1])
@@ -120,14 +172,38 @@ def test_a_day_without_files_is_emptied(zone, conn):
 
 
 def test_an_unreadable_file_is_kept_with_its_reason_and_its_day_is_untouched(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"),
+    )
     ingest_source(conn, zone, ORDERS, [DAY1])
-    good2 = write(zone, "orders", DAY2, "a.csv", orders_csv("O2,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,"))
-    write(zone, "orders", DAY2, "b.csv", orders_csv(
-        "O3,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,",
-        'O4,"2025-03-02 10:00:00,S01,store,,sale,completed,,cash,',
-    ))
-    write(zone, "orders", DAY1, "late.csv", orders_csv("O5,2025-03-01 12:00:00,S01,store,,sale,completed,,cash,"))
+    good2 = write(
+        zone,
+        "orders",
+        DAY2,
+        "a.csv",
+        orders_csv("O2,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,"),
+    )
+    write(
+        zone,
+        "orders",
+        DAY2,
+        "b.csv",
+        orders_csv(
+            "O3,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,",
+            'O4,"2025-03-02 10:00:00,S01,store,,sale,completed,,cash,',
+        ),
+    )
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "late.csv",
+        orders_csv("O5,2025-03-01 12:00:00,S01,store,,sale,completed,,cash,"),
+    )
     report = ingest_source(conn, zone, ORDERS, [DAY1, DAY2])
 
     assert [r.file.name for r in report.rejected] == ["b.csv"]
@@ -140,18 +216,33 @@ def test_an_unreadable_file_is_kept_with_its_reason_and_its_day_is_untouched(zon
     assert good2.exists()
     assert report.days_loaded == [DAY1]
 
-    write(zone, "orders", DAY2, "b.csv", orders_csv("O3,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,"))
+    write(
+        zone,
+        "orders",
+        DAY2,
+        "b.csv",
+        orders_csv("O3,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,"),
+    )
     fixed = ingest_source(conn, zone, ORDERS, [DAY2])
     assert not fixed.rejected
     assert sorted(r[0] for r in raw_rows(conn)) == ["O1", "O2", "O3", "O5"]
 
 
 def test_a_file_whose_columns_break_the_contract_is_rejected(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv", "order_id,ordered_at,till_number\nO1,2025-03-01 09:00:00,4\n")
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        "order_id,ordered_at,till_number\nO1,2025-03-01 09:00:00,4\n",
+    )
     report = ingest_source(conn, zone, ORDERS, [DAY1])
 
     assert len(report.rejected) == 1
-    assert "missing required columns ['store_id', 'channel', 'order_type', 'status']" in report.rejected[0].reason
+    assert (
+        "missing required columns ['store_id', 'channel', 'order_type', 'status']"
+        in report.rejected[0].reason
+    )
     assert "unknown columns ['till_number']" in report.rejected[0].reason
     assert raw_rows(conn) == []
 
@@ -160,10 +251,16 @@ def test_a_file_whose_columns_break_the_contract_is_rejected(zone, conn):
     ("header", "problem"),
     [
         (list(ORDERS.column_names), None),
-        ([c for c in ORDERS.column_names if c != "promotion_code"], None),  # nullable: may be absent
+        (
+            [c for c in ORDERS.column_names if c != "promotion_code"],
+            None,
+        ),  # nullable: may be absent
         ([], "the file is empty"),
         (["order_id", "order_id"], "columns appear twice"),
-        ([c for c in ORDERS.column_names if c != "order_id"], "missing required columns ['order_id']"),
+        (
+            [c for c in ORDERS.column_names if c != "order_id"],
+            "missing required columns ['order_id']",
+        ),
     ],
 )
 def test_header_problem(header, problem):
@@ -172,21 +269,42 @@ def test_header_problem(header, problem):
 
 
 def test_parquet_and_json_lines_load_like_csv(zone, conn):
-    table = pa.table({
-        "order_id": ["P1", "P2"],
-        "ordered_at": pa.array([dt.datetime(2025, 3, 1, 8), dt.datetime(2025, 3, 1, 9)]),
-        "store_id": ["S01", "S01"], "channel": ["store", "store"], "customer_id": [None, "C1"],
-        "order_type": ["sale", "sale"], "status": ["completed", "completed"],
-        "payment_method": ["card", "cash"],
-    })
+    table = pa.table(
+        {
+            "order_id": ["P1", "P2"],
+            "ordered_at": pa.array([dt.datetime(2025, 3, 1, 8), dt.datetime(2025, 3, 1, 9)]),
+            "store_id": ["S01", "S01"],
+            "channel": ["store", "store"],
+            "customer_id": [None, "C1"],
+            "order_type": ["sale", "sale"],
+            "status": ["completed", "completed"],
+            "payment_method": ["card", "cash"],
+        }
+    )
     path = zone.landing_dir / "orders/date=2025-03-01/pos.parquet"
     path.parent.mkdir(parents=True)
     pq.write_table(table, path)
     records = [
-        {"order_id": "J1", "ordered_at": "2025-03-01 12:00:00", "store_id": "WEB", "channel": "online",
-         "customer_id": "C2", "order_type": "sale", "status": "completed", "payment_method": "paypal"},
-        {"order_id": "J2", "ordered_at": "not a time", "store_id": "WEB", "channel": "online",
-         "customer_id": "C2", "order_type": "sale", "status": "completed", "payment_method": "paypal"},
+        {
+            "order_id": "J1",
+            "ordered_at": "2025-03-01 12:00:00",
+            "store_id": "WEB",
+            "channel": "online",
+            "customer_id": "C2",
+            "order_type": "sale",
+            "status": "completed",
+            "payment_method": "paypal",
+        },
+        {
+            "order_id": "J2",
+            "ordered_at": "not a time",
+            "store_id": "WEB",
+            "channel": "online",
+            "customer_id": "C2",
+            "order_type": "sale",
+            "status": "completed",
+            "payment_method": "paypal",
+        },
     ]
     write(zone, "orders", DAY1, "web.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
     report = ingest_source(conn, zone, ORDERS, [DAY1])
@@ -195,11 +313,19 @@ def test_parquet_and_json_lines_load_like_csv(zone, conn):
     rows = {r[0]: r for r in raw_rows(conn)}
     assert rows["P1"][1] == dt.datetime(2025, 3, 1, 8) and rows["P1"][-1] == 1
     assert rows["J1"][1] == dt.datetime(2025, 3, 1, 12)
-    assert conn.execute("SELECT order_id, _source_row FROM quarantine.orders").fetchall() == [("J2", 2)]
+    assert conn.execute("SELECT order_id, _source_row FROM quarantine.orders").fetchall() == [
+        ("J2", 2)
+    ]
 
 
 def test_files_still_being_written_are_left_for_later(zone, conn):
-    write(zone, "orders", DAY1, "pos.csv.tmp", orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"))
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv.tmp",
+        orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"),
+    )
     report = ingest_source(conn, zone, ORDERS, [DAY1])
 
     assert report.files == [] and (zone.landing_dir / "orders/date=2025-03-01/pos.csv.tmp").exists()

@@ -8,6 +8,7 @@ import pytest
 
 from datatrendz_pipelines.definitions import build_definitions
 
+LINES_HEADER = "order_id,line_number,product_id,line_type,quantity,unit_price,discount_amount"
 HEADER = "order_id,ordered_at,store_id,channel,customer_id,order_type,status,original_order_id,payment_method,promotion_code"
 
 
@@ -23,14 +24,25 @@ def raw_orders(settings):
 
 
 def test_a_partition_materializes_with_counts_and_preview(settings):
-    land(settings, "2025-03-01", "pos.csv",
-         "O1,2025-03-01 09:00:00,S01,store,,sale,completed,,cash,",
-         "O2,2025-03-01 09:30:00,S01,store,,sale,completed,,cash,",
-         "O3,not-a-date,S01,store,,sale,completed,,cash,")
+    land(
+        settings,
+        "2025-03-01",
+        "pos.csv",
+        "O1,2025-03-01 09:00:00,S01,store,,sale,completed,,cash,",
+        "O2,2025-03-01 09:30:00,S01,store,,sale,completed,,cash,",
+        "O3,not-a-date,S01,store,,sale,completed,,cash,",
+    )
     defs, asset = raw_orders(settings)
-    result = dg.materialize([asset], resources=defs.resources, partition_key="2025-03-01")
+    result = dg.materialize(
+        [asset], resources=defs.resources, partition_key="2025-03-01", raise_on_error=False
+    )
 
-    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["orders_rows_reconcile"].passed
+    assert checks["orders_meets_contract"].passed
+    # One bad row in three is far past the 5% a usable day may lose: the gate closes.
+    share = checks["orders_quarantine_share_below_threshold"]
+    assert not share.passed and share.metadata["worst_share"].value == 0.3333
     metadata = result.asset_materializations_for_node(asset.node_def.name)[0].metadata
     assert metadata["dagster/row_count"].value == 2
     assert metadata["rows_quarantined"].value == 1
@@ -41,25 +53,56 @@ def test_a_partition_materializes_with_counts_and_preview(settings):
 
 def test_a_range_of_days_loads_in_one_run(settings):
     for day in ("2025-03-01", "2025-03-02", "2025-03-03"):
-        land(settings, day, "pos.csv", f"O{day[-1]},{day} 09:00:00,S01,store,,sale,completed,,cash,")
+        land(
+            settings, day, "pos.csv", f"O{day[-1]},{day} 09:00:00,S01,store,,sale,completed,,cash,"
+        )
+        lines = settings.landing_dir / "order_lines" / f"date={day}" / "lines.csv"
+        lines.parent.mkdir(parents=True)
+        lines.write_text(f"{LINES_HEADER}\nO{day[-1]},1,P1,sale,2,9.99,0.00\n")
     defs = build_definitions(settings)
     job = defs.resolve_job_def("daily_pipeline_job")
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": "2025-03-01",
-              "dagster/asset_partition_range_end": "2025-03-03"},
+        tags={
+            "dagster/asset_partition_range_start": "2025-03-01",
+            "dagster/asset_partition_range_end": "2025-03-03",
+        },
     )
 
     assert result.success
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        days = conn.execute("SELECT DISTINCT _partition_date::VARCHAR FROM raw.orders ORDER BY 1").fetchall()
+        days = conn.execute(
+            "SELECT DISTINCT _partition_date::VARCHAR FROM raw.orders ORDER BY 1"
+        ).fetchall()
         assert [d[0] for d in days] == ["2025-03-01", "2025-03-02", "2025-03-03"]
         # Sources that never arrived leave empty tables instead of failing the run.
         assert conn.execute("SELECT count(*) FROM raw.web_sessions").fetchone()[0] == 0
 
 
+def test_a_required_source_missing_for_a_day_blocks_downstream(settings):
+    land(
+        settings, "2025-03-01", "pos.csv", "O1,2025-03-01 09:00:00,S01,store,,sale,completed,,cash,"
+    )
+    defs = build_definitions(settings)
+    lines = defs.get_assets_def(dg.AssetKey(["raw", "order_lines"]))
+    result = dg.materialize(
+        [lines], resources=defs.resources, partition_key="2025-03-01", raise_on_error=False
+    )
+
+    volume = {e.check_name: e for e in result.get_asset_check_evaluations()}[
+        "order_lines_volume_within_band"
+    ]
+    assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR
+    assert volume.metadata["empty_days"].value == ["2025-03-01"]
+
+
 def test_an_unreadable_file_fails_its_partition_and_says_what_to_do(settings):
-    land(settings, "2025-03-01", "pos.csv", 'O1,"2025-03-01 09:00:00,S01,store,,sale,completed,,cash,')
+    land(
+        settings,
+        "2025-03-01",
+        "pos.csv",
+        'O1,"2025-03-01 09:00:00,S01,store,,sale,completed,,cash,',
+    )
     defs, asset = raw_orders(settings)
     with pytest.raises(dg.Failure) as excinfo:
         dg.materialize([asset], resources=defs.resources, partition_key="2025-03-01")

@@ -21,15 +21,40 @@ CONTRACTS_DIR = Path(__file__).parent
 _SIMPLE_TYPES = {"VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN"}
 _DECIMAL = re.compile(r"^DECIMAL\((\d{1,2}),(\d{1,2})\)$")
 _COLUMN_KEYS = {
-    "name", "type", "nullable", "description", "min", "max", "accepted_values", "pattern",
-    "references", "pii", "warn_only",
+    "name",
+    "type",
+    "nullable",
+    "description",
+    "min",
+    "max",
+    "accepted_values",
+    "pattern",
+    "references",
+    "pii",
+    "warn_only",
 }
 _RULE_KEYS = {
-    "name", "column", "description", "nullable", "min", "max", "accepted_values", "pattern",
-    "when", "when_not_null", "warn_only",
+    "name",
+    "column",
+    "description",
+    "nullable",
+    "min",
+    "max",
+    "accepted_values",
+    "pattern",
+    "when",
+    "when_not_null",
+    "warn_only",
 }
 _CONTRACT_KEYS = {
-    "source", "description", "kind", "required", "primary_key", "columns", "rules", "volume",
+    "source",
+    "description",
+    "kind",
+    "required",
+    "primary_key",
+    "columns",
+    "rules",
+    "volume",
 }
 _VOLUME_KEYS = {"window_days", "min_ratio", "max_ratio"}
 
@@ -148,7 +173,9 @@ def _check_type(path: Path, where: str, type_name: Any) -> str:
     if match and int(match[2]) <= int(match[1]):
         return normalised
     raise _fail(
-        path, where, f"unknown type {type_name!r}; use one of {sorted(_SIMPLE_TYPES)} or DECIMAL(p,s)"
+        path,
+        where,
+        f"unknown type {type_name!r}; use one of {sorted(_SIMPLE_TYPES)} or DECIMAL(p,s)",
     )
 
 
@@ -173,7 +200,11 @@ def _parse_column(path: Path, raw: Any, index: int) -> Column:
     warn_only = raw.get("warn_only") or []
     unknown_kinds = sorted(set(warn_only) - set(RULE_KINDS))
     if unknown_kinds:
-        raise _fail(path, where, f"`warn_only` names unknown rule kinds {unknown_kinds}; use {list(RULE_KINDS)}")
+        raise _fail(
+            path,
+            where,
+            f"`warn_only` names unknown rule kinds {unknown_kinds}; use {list(RULE_KINDS)}",
+        )
     return Column(
         name=raw["name"],
         type=_check_type(path, where, raw.get("type")),
@@ -183,14 +214,17 @@ def _parse_column(path: Path, raw: Any, index: int) -> Column:
         max=raw.get("max"),
         accepted_values=tuple(accepted) if accepted is not None else None,
         pattern=raw.get("pattern"),
-        references=_parse_reference(path, where, raw["references"]) if raw.get("references") else None,
+        references=_parse_reference(path, where, raw["references"])
+        if raw.get("references")
+        else None,
         pii=bool(raw.get("pii", False)),
         warn_only=frozenset(warn_only),
     )
 
 
-def _column_rules(source: str, col: Column, condition: Condition | None = None,
-                  prefix: str | None = None) -> list[Rule]:
+def _column_rules(
+    source: str, col: Column, condition: Condition | None = None, prefix: str | None = None
+) -> list[Rule]:
     base = prefix or f"{col.name}"
     rules: list[Rule] = []
     cols = (col.name,)
@@ -201,27 +235,46 @@ def _column_rules(source: str, col: Column, condition: Condition | None = None,
     if col.max is not None:
         rules.append(Rule(f"{base}_max", source, "max", cols, col.max, condition))
     if col.accepted_values is not None:
-        rules.append(Rule(f"{base}_accepted_values", source, "accepted_values", cols,
-                          col.accepted_values, condition))
+        rules.append(
+            Rule(
+                f"{base}_accepted_values",
+                source,
+                "accepted_values",
+                cols,
+                col.accepted_values,
+                condition,
+            )
+        )
     if col.pattern is not None:
         rules.append(Rule(f"{base}_pattern", source, "pattern", cols, col.pattern, condition))
     if col.references is not None:
-        rules.append(Rule(f"{base}_references_{col.references[0]}", source, "references", cols,
-                          col.references, condition))
+        rules.append(
+            Rule(
+                f"{base}_references_{col.references[0]}",
+                source,
+                "references",
+                cols,
+                col.references,
+                condition,
+            )
+        )
     return [
         replace(rule, severity="warn") if rule.kind in col.warn_only else rule for rule in rules
     ]
 
 
-def _parse_rule(path: Path, source: str, raw: Any, columns: dict[str, Column],
-                index: int) -> list[Rule]:
+def _parse_rule(
+    path: Path, source: str, raw: Any, columns: dict[str, Column], index: int
+) -> list[Rule]:
     if not isinstance(raw, dict) or "name" not in raw or "column" not in raw:
         raise _fail(path, f"rules[{index}]", "each rule needs `name` and `column`")
     where = f"rule {raw['name']!r}"
     _check_keys(path, where, raw, _RULE_KEYS)
     target = columns.get(raw["column"])
     if target is None:
-        raise _fail(path, where, f"names column {raw['column']!r}, which the contract does not declare")
+        raise _fail(
+            path, where, f"names column {raw['column']!r}, which the contract does not declare"
+        )
     if "when" in raw and "when_not_null" in raw:
         raise _fail(path, where, "use either `when` or `when_not_null`, not both")
     condition: Condition | None = None
@@ -234,7 +287,11 @@ def _parse_rule(path: Path, source: str, raw: Any, columns: dict[str, Column],
     elif "when_not_null" in raw:
         condition = Condition(raw["when_not_null"], None)
     if condition is not None and condition.column not in columns:
-        raise _fail(path, where, f"condition names column {condition.column!r}, which the contract does not declare")
+        raise _fail(
+            path,
+            where,
+            f"condition names column {condition.column!r}, which the contract does not declare",
+        )
     checked = Column(
         name=target.name,
         type=target.type,
@@ -246,12 +303,18 @@ def _parse_rule(path: Path, source: str, raw: Any, columns: dict[str, Column],
     )
     rules = _column_rules(source, checked, condition, prefix=raw["name"])
     if not rules:
-        raise _fail(path, where, "declares no check (nullable, min, max, accepted_values or pattern)")
+        raise _fail(
+            path, where, "declares no check (nullable, min, max, accepted_values or pattern)"
+        )
     description = str(raw.get("description", "")).strip()
     severity = "warn" if raw.get("warn_only") else "error"
     return [
-        replace(rule, name=rule.name if len(rules) > 1 else raw["name"], description=description,
-                severity=severity)
+        replace(
+            rule,
+            name=rule.name if len(rules) > 1 else raw["name"],
+            description=description,
+            severity=severity,
+        )
         for rule in rules
     ]
 
@@ -281,7 +344,9 @@ def parse_contract(path: Path) -> Contract:
         raise _fail(path, "primary_key", "every source needs a primary key")
     for key in primary_key:
         if key not in by_name:
-            raise _fail(path, "primary_key", f"names column {key!r}, which the contract does not declare")
+            raise _fail(
+                path, "primary_key", f"names column {key!r}, which the contract does not declare"
+            )
     rules: list[Rule] = []
     for col in columns:
         rules.extend(_column_rules(source, col))
@@ -335,6 +400,12 @@ def load_contracts() -> dict[str, Contract]:
 
 # Dimensions first so that reference checks of a day see that day's dimension rows.
 SOURCE_ORDER = (
-    "stores", "products", "customers", "orders", "order_lines", "inventory_snapshots",
-    "web_sessions", "marketing_spend",
+    "stores",
+    "products",
+    "customers",
+    "orders",
+    "order_lines",
+    "inventory_snapshots",
+    "web_sessions",
+    "marketing_spend",
 )

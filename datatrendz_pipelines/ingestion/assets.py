@@ -1,13 +1,19 @@
 """raw/<source> assets: one day's landing files -> raw.<source> in the DuckDB warehouse."""
 
-
 import dagster as dg
 
 from datatrendz_pipelines.contracts import Contract, load_contracts
 from datatrendz_pipelines.ingestion.load import LoadReport, ingest_source
 from datatrendz_pipelines.metadata import contract_schema, preview
 from datatrendz_pipelines.partitions import days_in_window
+from datatrendz_pipelines.quality.checks import (
+    contract_result,
+    raw_check_specs,
+    reconcile_result,
+    volume_result,
+)
 from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
+from datatrendz_pipelines.settings import Settings
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -33,7 +39,12 @@ def referenced_sources(contract: Contract) -> list[str]:
     )
 
 
-def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_raw_asset(
+    contract: Contract, partitions_def: dg.PartitionsDefinition, settings: Settings
+) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["raw", contract.source])
+    threshold = settings.quarantine_threshold
+    docs_dir = settings.home  # GX keeps its file context and Data Docs in <home>/gx/
     kind_note = (
         "Change files: each day holds the rows that are new or changed that day."
         if contract.kind == "dimension"
@@ -41,7 +52,7 @@ def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition)
     )
 
     @dg.asset(
-        key=dg.AssetKey(["raw", contract.source]),
+        key=key,
         description=(
             f"{contract.description}\n\nLoaded from `landing/{contract.source}/date=YYYY-MM-DD/` "
             f"into `raw.{contract.source}`, typed by the contract. {kind_note} Rows that cannot be "
@@ -54,6 +65,7 @@ def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition)
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
+        check_specs=raw_check_specs(contract, key, threshold),
         metadata={
             "dagster/table_name": f"raw.{contract.source}",
             "dagster/column_schema": contract_schema(contract),
@@ -72,14 +84,18 @@ def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition)
             report = ingest_source(
                 conn, landing_zone.zone(), contract, days, context.run.run_id, context.log.info
             )
-            last_day = report.days_loaded[-1] if report.days_loaded else days[-1]
+            if report.rejected:
+                raise _failure(report)
             sample = preview(
                 conn,
                 f'SELECT * EXCLUDE (_loaded_at) FROM raw."{contract.source}" WHERE _partition_date = ?',
-                [last_day],
+                [days[-1]],
             )
-        if report.rejected:
-            raise _failure(report)
+            checks = [
+                *reconcile_result(conn, contract, days, threshold),
+                volume_result(conn, contract, days),
+                contract_result(conn, contract, days, docs_dir, context.run.run_id),
+            ]
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": report.rows_loaded,
@@ -89,12 +105,16 @@ def build_raw_asset(contract: Contract, partitions_def: dg.PartitionsDefinition)
                 "days": len(days),
                 "seconds": round(report.seconds, 2),
                 "preview": sample,
+                "unchecked_references": dg.MetadataValue.json(report.unchecked_references),
                 "warehouse": dg.MetadataValue.path(warehouse.path),
-            }
+            },
+            check_results=checks,
         )
 
     return raw_asset
 
 
-def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [build_raw_asset(c, partitions_def) for c in load_contracts().values()]
+def build_raw_assets(
+    partitions_def: dg.PartitionsDefinition, settings: Settings
+) -> list[dg.AssetsDefinition]:
+    return [build_raw_asset(c, partitions_def, settings) for c in load_contracts().values()]

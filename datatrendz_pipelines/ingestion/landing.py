@@ -21,7 +21,11 @@ from typing import Literal
 FileFormat = Literal["csv", "parquet", "jsonl"]
 
 _FORMATS: dict[str, FileFormat] = {
-    ".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
 }
 _DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 # Files still being written by the sender: picked up on a later run.

@@ -80,7 +80,10 @@ def header_problem(contract: Contract, header: list[str]) -> str | None:
     if unknown:
         problems.append(f"unknown columns {unknown}")
     if problems:
-        return "; ".join(problems) + f" (the {contract.source} contract expects {list(contract.column_names)})"
+        return (
+            "; ".join(problems)
+            + f" (the {contract.source} contract expects {list(contract.column_names)})"
+        )
     return None
 
 
@@ -94,13 +97,17 @@ def _reader_sql(contract: Contract, fmt: str, header: list[str]) -> str:
         )
     elif fmt == "jsonl":
         columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in contract.column_names) + "}"
-        source = f"read_json($files, format = 'newline_delimited', columns = {columns}, filename = true)"
+        source = (
+            f"read_json($files, format = 'newline_delimited', columns = {columns}, filename = true)"
+        )
         header = list(contract.column_names)
     else:
         source = "read_parquet($files, union_by_name = true, filename = true)"
     present = set(header)
     select = ", ".join(
-        f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" if c in present else f"NULL::VARCHAR AS {ident(c)}"
+        f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}"
+        if c in present
+        else f"NULL::VARCHAR AS {ident(c)}"
         for c in contract.column_names
     )
     return f"SELECT {select}, filename AS _source_file FROM {source}"
@@ -112,8 +119,9 @@ def _short_error(exc: Exception) -> str:
     return " / ".join(kept)
 
 
-def _stage(conn: duckdb.DuckDBPyConnection, contract: Contract,
-           files: list[LandingFile]) -> list[RejectedFile | tuple[LandingFile, str]]:
+def _stage(
+    conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]
+) -> list[RejectedFile | tuple[LandingFile, str]]:
     """Read the files into temp table _stage (text columns, file, row number in file).
 
     Files are read in groups of the same format and header (one reader call each); a group that
@@ -189,11 +197,15 @@ def _delivered_sources(conn: duckdb.DuckDBPyConnection, contract: Contract) -> s
     }
 
 
-def _judge(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]) -> list[str]:
+def _judge(
+    conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]
+) -> list[str]:
     """Build temp tables _checked (text rows with cast errors) and _judged (typed rows with the
     error rules they break). Returns the reference rules that could not be checked."""
     conn.execute("DROP TABLE IF EXISTS _file_days")
-    conn.execute("CREATE TEMP TABLE _file_days (_path VARCHAR, _file VARCHAR, _partition_date DATE)")
+    conn.execute(
+        "CREATE TEMP TABLE _file_days (_path VARCHAR, _file VARCHAR, _partition_date DATE)"
+    )
     if files:
         conn.executemany(
             "INSERT INTO _file_days VALUES (?, ?, ?)",
@@ -219,8 +231,13 @@ def _judge(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[Land
     return [f"{r.name} ({r.value[0]} never delivered)" for r in skipped]
 
 
-def _write_days(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile],
-                days: list[dt.date], run_id: str) -> list[FileLoad]:
+def _write_days(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    files: list[LandingFile],
+    days: list[dt.date],
+    run_id: str,
+) -> list[FileLoad]:
     """Replace the given days in raw, quarantine and the load log from _checked and _judged,
     in one transaction."""
     table = ident(contract.source)
@@ -267,8 +284,16 @@ def _write_days(conn: duckdb.DuckDBPyConnection, contract: Contract, files: list
             conn.executemany(
                 "INSERT INTO meta.raw_loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
                 [
-                    (contract.source, ld.file.day, ld.file.relative_name, ld.file.format, ld.rows_read,
-                     ld.rows_loaded, ld.rows_quarantined, run_id)
+                    (
+                        contract.source,
+                        ld.file.day,
+                        ld.file.relative_name,
+                        ld.file.format,
+                        ld.rows_read,
+                        ld.rows_loaded,
+                        ld.rows_quarantined,
+                        run_id,
+                    )
                     for ld in loads
                 ],
             )

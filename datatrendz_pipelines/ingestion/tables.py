@@ -50,8 +50,9 @@ def quarantine_columns(contract: Contract) -> dict[str, str]:
     return dict.fromkeys(contract.column_names, "VARCHAR") | QUARANTINE_COLUMNS
 
 
-def _ensure_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str,
-                  columns: dict[str, str]) -> None:
+def _ensure_table(
+    conn: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> None:
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     body = ", ".join(f"{ident(name)} {type_}" for name, type_ in columns.items())
     conn.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{ident(table)} ({body})")

@@ -68,7 +68,9 @@ def _reference_join(rule: Rule, index: int, own_source: str) -> tuple[str, str]:
     alias = f"ref{index}"
     if ref_source == own_source:
         keys = f"SELECT {ident(ref_column)} AS k, DATE '0001-01-01' AS first_day FROM _typed"
-        keys += f" UNION ALL SELECT {ident(ref_column)}, _partition_date FROM raw.{ident(ref_source)}"
+        keys += (
+            f" UNION ALL SELECT {ident(ref_column)}, _partition_date FROM raw.{ident(ref_source)}"
+        )
     else:
         keys = f"SELECT {ident(ref_column)} AS k, _partition_date AS first_day FROM raw.{ident(ref_source)}"
     # Only the keys this load uses: a daily load does not scan the whole history's keys.
@@ -77,7 +79,9 @@ def _reference_join(rule: Rule, index: int, own_source: str) -> tuple[str, str]:
         f"WHERE k IN (SELECT {column} FROM _typed) GROUP BY k"
     )
     join = f"LEFT JOIN ({keys}) {alias} ON {alias}.k = t.{column}"
-    test = f"(t.{column} IS NOT NULL AND ({alias}.k IS NULL OR {alias}.first_day > t._partition_date))"
+    test = (
+        f"(t.{column} IS NOT NULL AND ({alias}.k IS NULL OR {alias}.first_day > t._partition_date))"
+    )
     if rule.condition is not None:
         test = f"({rule.condition.sql('t')}) AND {test}"
     return join, test
@@ -113,7 +117,9 @@ def judge_sql(contract: Contract, delivered_sources: Collection[str]) -> tuple[s
             assert test is not None
             tests.append((rule, test))
     flags = ",\n  ".join(f"{test} AS _f{i}" for i, (_, test) in enumerate(tests)) or "FALSE AS _f0"
-    names = ", ".join(f"CASE WHEN _f{i} THEN '{rule.name}' END" for i, (rule, _) in enumerate(tests))
+    names = ", ".join(
+        f"CASE WHEN _f{i} THEN '{rule.name}' END" for i, (rule, _) in enumerate(tests)
+    )
     reasons = ", ".join(
         f"CASE WHEN _f{i} THEN {_explain(rule) if rule.kind != 'unique' else sql_literal(_unique_reason(rule))} END"
         for i, (rule, _) in enumerate(tests)

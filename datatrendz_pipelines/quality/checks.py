@@ -1,0 +1,238 @@
+"""The quality gate as Dagster asset checks on every raw/<source> asset.
+
+Four checks per source, all evaluated in the step that loads the days, so that a failure blocks
+the downstream assets of exactly that run:
+- rows_reconcile (ERROR): rows in the files = rows in raw + rows in quarantine, every day;
+- quarantine_share_below_threshold (ERROR): the day is unusable when too many rows were bad;
+- volume_within_band (ERROR when a required source is empty for a day, else WARN): a slow day
+  warns, it does not stop the pipeline;
+- meets_contract (ERROR when rows left in raw break a key rule, else WARN): Great Expectations
+  suite built from the contract, run on the rows that stayed in raw, with Data Docs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from datatrendz_pipelines.contracts import Contract
+from datatrendz_pipelines.quality.day_checks import day_counts, volume_findings
+
+# GX validates a pandas frame: chunks of days keep memory flat on a long backfill.
+GX_MAX_ROWS_PER_CHUNK = 1_000_000
+
+
+def check_names(source: str) -> dict[str, str]:
+    return {
+        "reconcile": f"{source}_rows_reconcile",
+        "share": f"{source}_quarantine_share_below_threshold",
+        "volume": f"{source}_volume_within_band",
+        "contract": f"{source}_meets_contract",
+    }
+
+
+def raw_check_specs(
+    contract: Contract, key: dg.AssetKey, threshold: float
+) -> list[dg.AssetCheckSpec]:
+    names = check_names(contract.source)
+    return [
+        dg.AssetCheckSpec(
+            names["reconcile"],
+            asset=key,
+            blocking=True,
+            description="Rows in the day's files = rows in raw + rows in quarantine.",
+        ),
+        dg.AssetCheckSpec(
+            names["share"],
+            asset=key,
+            blocking=True,
+            description=f"At most {threshold:.0%} of a day's rows were quarantined.",
+        ),
+        dg.AssetCheckSpec(
+            names["volume"],
+            asset=key,
+            blocking=True,
+            description=(
+                "The day's row count lies within the contract's band around the "
+                "trailing average (warns); a required source with no rows fails."
+            ),
+        ),
+        dg.AssetCheckSpec(
+            names["contract"],
+            asset=key,
+            blocking=True,
+            description=(
+                "Great Expectations suite built from the contract, on the rows left "
+                "in raw: key rules fail, soft rules warn."
+            ),
+        ),
+    ]
+
+
+def _days(values: list[dt.date]) -> list[str]:
+    return [d.isoformat() for d in values]
+
+
+def reconcile_result(
+    conn: duckdb.DuckDBPyConnection, contract: Contract, days: list[dt.date], threshold: float
+) -> list[dg.AssetCheckResult]:
+    names = check_names(contract.source)
+    counts = day_counts(conn, contract.source, days)
+    broken = [c for c in counts if not c.reconciles]
+    over = [c for c in counts if c.quarantine_share > threshold]
+    totals = {
+        "rows_read": sum(c.rows_read for c in counts),
+        "rows_raw": sum(c.rows_raw for c in counts),
+        "rows_quarantined": sum(c.rows_quarantined for c in counts),
+    }
+    worst = max(counts, key=lambda c: c.quarantine_share, default=None)
+    return [
+        dg.AssetCheckResult(
+            check_name=names["reconcile"],
+            passed=not broken,
+            metadata={
+                **totals,
+                "days_checked": len(counts),
+                "days_not_reconciling": dg.MetadataValue.json(
+                    [
+                        {
+                            "day": c.day.isoformat(),
+                            "read": c.rows_read,
+                            "raw": c.rows_raw,
+                            "quarantined": c.rows_quarantined,
+                        }
+                        for c in broken[:20]
+                    ]
+                ),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=names["share"],
+            passed=not over,
+            metadata={
+                "threshold": threshold,
+                "worst_day": worst.day.isoformat() if worst else "",
+                "worst_share": round(worst.quarantine_share, 4) if worst else 0.0,
+                "days_over_threshold": dg.MetadataValue.json(_days([c.day for c in over])),
+            },
+            description=(
+                f"{len(over)} day(s) had more than {threshold:.0%} of rows quarantined: "
+                "see quarantine." + contract.source
+            )
+            if over
+            else None,
+        ),
+    ]
+
+
+def volume_result(
+    conn: duckdb.DuckDBPyConnection, contract: Contract, days: list[dt.date]
+) -> dg.AssetCheckResult:
+    findings = volume_findings(conn, contract, days)
+    empty = [f for f in findings if f.problem == "empty"]
+    return dg.AssetCheckResult(
+        check_name=check_names(contract.source)["volume"],
+        passed=not findings,
+        severity=dg.AssetCheckSeverity.ERROR if empty else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "days_checked": len(days),
+            "empty_days": dg.MetadataValue.json(_days([f.day for f in empty])),
+            "days_outside_band": dg.MetadataValue.json(
+                [
+                    {
+                        "day": f.day.isoformat(),
+                        "rows": f.rows,
+                        "expected_low": f.expected_low,
+                        "expected_high": f.expected_high,
+                        "problem": f.problem,
+                    }
+                    for f in findings
+                    if f.problem != "empty"
+                ]
+            ),
+        },
+        description=(
+            f"required source {contract.source} has no rows on {', '.join(_days([f.day for f in empty][:5]))}"
+            if empty
+            else None
+        ),
+    )
+
+
+def _day_chunks(
+    conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.date]
+) -> list[list[dt.date]]:
+    per_day = dict(
+        conn.execute(
+            f'SELECT _partition_date, count(*) FROM raw."{source}" '
+            "WHERE _partition_date IN (SELECT unnest($days)) GROUP BY ALL",
+            {"days": days},
+        ).fetchall()
+    )
+    chunks: list[list[dt.date]] = [[]]
+    size = 0
+    for day in days:
+        n = per_day.get(day, 0)
+        if chunks[-1] and size + n > GX_MAX_ROWS_PER_CHUNK:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(day)
+        size += n
+    return chunks
+
+
+def contract_result(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    days: list[dt.date],
+    docs_dir: Path,
+    run_name: str,
+) -> dg.AssetCheckResult:
+    from datatrendz_pipelines.quality.gx_validation import frame_from_duckdb, validate_frame
+
+    summaries = []
+    for chunk in _day_chunks(conn, contract.source, days):
+        frame = frame_from_duckdb(
+            conn,
+            f'SELECT * FROM raw."{contract.source}" WHERE _partition_date IN (SELECT unnest($days))',
+            {"days": chunk},
+        )
+        summaries.append(validate_frame(contract, frame, docs_dir=docs_dir, run_name=run_name))
+    blocking = [o for s in summaries for o in s.blocking_failures]
+    failed = [o for s in summaries for o in s.outcomes if not o.success]
+    last = summaries[-1]
+    metadata = {
+        "rows_validated": sum(s.rows for s in summaries),
+        "expectations_evaluated": sum(s.evaluated for s in summaries),
+        "expectations_failed": sum(s.failed for s in summaries),
+        "gx_seconds": round(sum(s.seconds for s in summaries), 2),
+        "failures": dg.MetadataValue.json(
+            [
+                {
+                    "rule": o.rule,
+                    "expectation": o.expectation,
+                    "column": o.column,
+                    "unexpected_count": o.unexpected_count,
+                    "sample": o.unexpected_sample,
+                    "blocking": o.blocking,
+                }
+                for o in failed[:30]
+            ]
+        ),
+    }
+    if last.data_docs_url:
+        metadata["data_docs"] = dg.MetadataValue.url(last.data_docs_url)
+    return dg.AssetCheckResult(
+        check_name=check_names(contract.source)["contract"],
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=(
+            "rows left in raw break key rules: " + ", ".join(sorted({o.rule for o in blocking}))
+            if blocking
+            else None
+        ),
+    )

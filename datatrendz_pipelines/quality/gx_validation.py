@@ -1,0 +1,283 @@
+"""Validate the rows left in raw.<source> with Great Expectations and summarise the result.
+
+The SQL quarantine step sets aside rows that break the contract's rules; this module checks what
+remains with a GX suite built from the same rules (`gx_suites.build_suite`) and returns a plain
+`ValidationSummary` for an asset check. Without `docs_dir` it runs in an ephemeral GX context
+(nothing written); with it, in a file context rooted there, so that Data Docs are built and
+`data_docs_url` points at this run's page.
+
+GX is imported inside the functions (it costs seconds to import). GX Core 1.24 sends no usage
+statistics (its analytics code is gone), but analytics are still switched off in the context and
+through GX_ANALYTICS_ENABLED in case a later version brings them back, and progress bars are off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from datatrendz_pipelines.contracts import Contract
+from datatrendz_pipelines.quality.gx_suites import COLUMNS_PRESENT, build_suite, reference_columns
+
+DATASOURCE = "datatrendz"
+SAMPLE_SIZE = 5
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    rule: str  # contract rule name, or "columns_present" / "<column>_type"
+    expectation: str  # GX expectation type
+    column: str | None  # None for table-level checks; "a, b" for a compound key
+    success: bool
+    unexpected_count: int
+    unexpected_sample: list  # up to 5 values, JSON-able; the observed dtype for a type check
+    blocking: bool
+    error: str | None = None  # message when GX could not evaluate it (e.g. a missing column)
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    source: str
+    rows: int
+    evaluated: int
+    failed: int
+    outcomes: list[ExpectationOutcome]
+    seconds: float
+    data_docs_url: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.failed == 0
+
+    @property
+    def blocking_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if o.blocking and not o.success]
+
+    def as_metadata(self) -> dict[str, Any]:
+        """A plain JSON-able dict for an AssetCheckResult: counts, failed rules, samples, docs."""
+        failed = {
+            o.rule: {
+                "expectation": o.expectation,
+                "column": o.column,
+                "unexpected_count": o.unexpected_count,
+                "unexpected_sample": o.unexpected_sample,
+                "blocking": o.blocking,
+            }
+            | ({"error": o.error} if o.error else {})
+            for o in self.outcomes
+            if not o.success
+        }
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "evaluated": self.evaluated,
+            "failed": self.failed,
+            "blocking_failures": [o.rule for o in self.blocking_failures],
+            "failed_rules": failed,
+            "seconds": round(self.seconds, 3),
+            "data_docs_url": self.data_docs_url,
+        }
+
+
+def frame_from_duckdb(
+    conn: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Run `sql` in DuckDB and return the rows as a DataFrame with stable, GX-friendly dtypes.
+
+    Through Arrow, as-is, a DuckDB column's dtype depends on the data: INTEGER is int32 without
+    NULLs and float64 with them, BOOLEAN bool or object, DATE object (datetime.date) and DECIMAL
+    object (decimal.Decimal, compared value by value in Python). So this helper maps integers to
+    nullable Int32/Int64 and booleans to nullable boolean whatever the NULLs, DATE to
+    datetime64[us], and DECIMAL to float64 (exact to the cent for DECIMAL(12,2), whose at most 12
+    digits fit float64's 15; bounds checks become vectorised). VARCHAR stays pandas 3's "str".
+    """
+    import pyarrow as pa
+
+    table = conn.sql(sql, params=params).to_arrow_table()
+    columns = []
+    for column in table.columns:
+        if pa.types.is_decimal(column.type):
+            column = column.cast(pa.float64())
+        elif pa.types.is_date(column.type):
+            column = column.cast(pa.timestamp("us"))
+        columns.append(column)
+    table = pa.table(columns, names=table.column_names)
+    nullable = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    return table.to_pandas(types_mapper=nullable.get)
+
+
+def _quiet_context(context: Any) -> Any:
+    """Switch off analytics and progress bars; persist it only if the setting changes."""
+    if context.config.analytics_enabled is not False or context.progress_bars != {
+        "globally": False
+    }:
+        context.config.analytics_enabled = False
+        context.variables.progress_bars = {"globally": False}
+        context.variables.save()  # a file context writes great_expectations.yml; ephemeral: no-op
+    return context
+
+
+@cache
+def _context(root: str | None) -> Any:
+    """One GX context per process: ephemeral, or a file context rooted in `root` (created once)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    if root is None:
+        return _quiet_context(gx.get_context(mode="ephemeral"))
+    return _quiet_context(gx.get_context(mode="file", project_root_dir=root))
+
+
+def _batch_definition(context: Any, source: str) -> Any:
+    """The whole-dataframe batch definition of `source`; get-or-add, so a saved one is reused.
+
+    (`add_or_update_pandas` would replace a saved datasource and drop its assets.)
+    """
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        datasource = context.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = datasource.get_asset(source)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(source)
+    try:
+        return asset.get_batch_definition("whole_frame")
+    except (KeyError, LookupError):
+        return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def _run_checkpoint(
+    context: Any, suite: Any, frame: pd.DataFrame, source: str, run_name: str
+) -> tuple[Any, str | None]:
+    """Validate through a saved Checkpoint whose UpdateDataDocsAction builds this run's page."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    suite = context.suites.add_or_update(suite)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=source, data=_batch_definition(context, source), suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=source,
+            validation_definitions=[definition],
+            result_format=RESULT_FORMAT,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        )
+    )
+    # An explicit run_time: without one GX parses a date-like run_name ("2024-01-01") as the run
+    # time, and two runs of the same partition would overwrite each other's page.
+    run_id = RunIdentifier(run_name=run_name or source, run_time=dt.datetime.now(dt.UTC))
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+    ((identifier, validation),) = result.run_results.items()
+    urls = context.get_docs_sites_urls(resource_identifier=identifier)
+    return validation, (urls[0]["site_url"] if urls else None)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
+        value = value.item()  # numpy scalar -> Python
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # Timestamp, date, Decimal, ...
+
+
+def _outcome(result: Any, contract: Contract, frame: pd.DataFrame) -> ExpectationOutcome:
+    config = result.expectation_config
+    meta, kwargs = config.meta or {}, config.kwargs
+    column = meta.get("column") or kwargs.get("column")
+    if "column_list" in kwargs:
+        column = ", ".join(kwargs["column_list"])
+    count = result.result.get("unexpected_count") or 0
+    sample = [_jsonable(v) for v in result.result.get("partial_unexpected_list") or []]
+    if meta.get("rule") == COLUMNS_PRESENT:
+        sample = [c for c in contract.column_names if c not in frame.columns]
+        count = len(sample)
+    elif config.type == "expect_column_values_to_be_of_type" and column in frame.columns:
+        sample = [str(frame[column].dtype)]
+    errors = [
+        info.get("exception_message")
+        for info in (result.exception_info or {}).values()
+        if isinstance(info, dict) and info.get("raised_exception")
+    ]
+    if (result.exception_info or {}).get("raised_exception"):
+        errors.append(result.exception_info.get("exception_message"))
+    return ExpectationOutcome(
+        rule=meta.get("rule", config.type),
+        expectation=config.type,
+        column=column,
+        success=bool(result.success),
+        unexpected_count=int(count),
+        unexpected_sample=sample[:SAMPLE_SIZE],
+        blocking=bool(meta.get("blocking", False)),
+        error=errors[0] if errors else None,
+    )
+
+
+def validate_frame(
+    contract: Contract,
+    frame: pd.DataFrame,
+    *,
+    docs_dir: Path | None = None,
+    run_name: str = "",
+    reference_values: Mapping[str, Collection] | None = None,
+) -> ValidationSummary:
+    """Validate `frame` (rows of raw.<source>, ideally from `frame_from_duckdb`) against the suite
+    built from `contract`; return one outcome per expectation, in suite order.
+
+    docs_dir None: ephemeral context, nothing written. Otherwise a file context in
+    `docs_dir/gx/` (created on first use, reused by later calls and processes); the run's result
+    is stored there and Data Docs are updated; `data_docs_url` is this run's validation page.
+    """
+    started = time.perf_counter()
+    suite = build_suite(contract, reference_values=reference_values)
+    order = {e.meta["rule"]: i for i, e in enumerate(suite.expectations)}
+    derived = reference_columns(contract, frame, reference_values)
+    if derived:
+        frame = frame.assign(**derived)
+    url = None
+    if docs_dir is None:
+        context = _context(None)
+        batch = _batch_definition(context, contract.source).get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        validation = batch.validate(suite, result_format=RESULT_FORMAT)
+    else:
+        context = _context(str(Path(docs_dir).resolve()))
+        validation, url = _run_checkpoint(context, suite, frame, contract.source, run_name)
+    outcomes = sorted(
+        (_outcome(r, contract, frame) for r in validation.results),
+        key=lambda o: order.get(o.rule, len(order)),
+    )
+    return ValidationSummary(
+        source=contract.source,
+        rows=len(frame),
+        evaluated=len(outcomes),
+        failed=sum(not o.success for o in outcomes),
+        outcomes=outcomes,
+        seconds=time.perf_counter() - started,
+        data_docs_url=url,
+    )
