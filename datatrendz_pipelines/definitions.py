@@ -8,19 +8,22 @@ from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
 from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
 from datatrendz_pipelines.settings import Settings
+from datatrendz_pipelines.warehouse.assets import build_dbt_assets
+from datatrendz_pipelines.warehouse.project import dbt_cli, dbt_project
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions, settings)
+    warehouse_models = build_dbt_assets(partitions)
     daily_pipeline_job = dg.define_asset_job(
         "daily_pipeline_job",
         selection=dg.AssetSelection.all(),
-        description="Builds one day (or a range of days) end to end: landing files -> raw -> ...",
+        description="Builds one day (or a range of days) end to end: landing files -> raw -> dbt marts and KPIs.",
     )
     return dg.Definitions(
-        assets=raw_assets,
+        assets=[*raw_assets, warehouse_models],
         jobs=[daily_pipeline_job],
         resources={
             "warehouse": WarehouseResource(
@@ -28,6 +31,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 threads=settings.duckdb_threads,
                 memory_limit=settings.duckdb_memory_limit,
             ),
+            "dbt": dbt_cli(dbt_project()),
             "landing_zone": LandingZoneResource(
                 landing_dir=str(settings.landing_dir),
                 archive_dir=str(settings.archive_dir),

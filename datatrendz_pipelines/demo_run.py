@@ -41,6 +41,7 @@ def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> bool:
                 ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
             },
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )
     return result.success

@@ -98,7 +98,7 @@ def test_clean_rows_pass_every_expectation(source: str):
         ("order_lines", {(1, 5): -1.5}, "unit_price_min", 1, [-1.5]),
         ("order_lines", {(3, 4): -3}, "sale_quantity_positive", 1, [-3]),
         ("order_lines", {(1, 1): 1}, "order_id_line_number_unique", 2,
-         [{"order_id": "o1", "line_number": 1}] * 2),
+         [{"order_id": "o1", "line_number": 1, "_partition_date": "2024-01-01 00:00:00"}] * 2),
         ("customers", {(0, 3): "ada.example.com"}, "email_pattern", 1, ["ada.example.com"]),
     ],
     ids=["null_product", "negative_price", "negative_sale_quantity", "duplicate_key", "bad_email"],

@@ -148,10 +148,11 @@ def rule_expectation(
                 )
             common["meta"]["column"] = column
             return gxe.ExpectColumnValuesToBeNull(column=unknown_keys_column(rule), **common)
-        case "unique" if len(rule.columns) == 1:
-            return gxe.ExpectColumnValuesToBeUnique(column=column, **common)
         case "unique":
-            return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns), **common)
+            # Per delivery day, as the quarantine SQL does: change files repeat a key on later days.
+            return gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=[*rule.columns, "_partition_date"], **common
+            )
     raise ValueError(f"rule {rule.name!r} has unknown kind {rule.kind!r}")
 
 

@@ -5,8 +5,8 @@ of a load, typed, with `_partition_date`, `_source_file`, `_source_row`). It ret
 with `_rules` (names of the broken error rules, comma-separated; '' when none) and `_reasons`
 (what was wrong, in words). Rows with a non-empty `_rules` go to quarantine; the rest to raw.
 
-Scope of the set rules: `unique` compares the rows of the load itself (a duplicated key keeps
-its first row by file and row number); `references` looks the key up in the referenced raw table
+Scope of the set rules: `unique` compares the rows of one day (a duplicated key keeps its first
+row by file and row number; dimension change files may repeat a key on later days); `references` looks the key up in the referenced raw table
 among rows delivered on or before the row's day, or among the load's own rows for a
 self-reference. A reference to a source that was never delivered is not checked (a business
 brings the sources it has); `skipped_references` lists those.
@@ -88,7 +88,8 @@ def _reference_join(rule: Rule, index: int, own_source: str) -> tuple[str, str]:
 
 
 def _unique_violation(rule: Rule) -> str:
-    keys = ", ".join(f"t.{ident(c)}" for c in rule.columns)
+    # Per day, so that loading days one by one or as a backfill quarantines the same rows.
+    keys = ", ".join([*(f"t.{ident(c)}" for c in rule.columns), "t._partition_date"])
     all_present = " AND ".join(f"t.{ident(c)} IS NOT NULL" for c in rule.columns)
     return (
         f"({all_present} AND row_number() OVER (PARTITION BY {keys} "
@@ -138,4 +139,4 @@ def judge_sql(contract: Contract, delivered_sources: Collection[str]) -> tuple[s
 
 
 def _unique_reason(rule: Rule) -> str:
-    return f"{rule.name}: a row with the same {', '.join(rule.columns)} came earlier in this load"
+    return f"{rule.name}: a row with the same {', '.join(rule.columns)} came earlier that day"

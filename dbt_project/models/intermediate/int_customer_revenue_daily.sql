@@ -1,0 +1,16 @@
+-- Net revenue of identified customers per day (all non-cancelled orders, returns included):
+-- a small daily series that lets kpi_customers_daily compute lifetime value to date without
+-- reading every order of the history.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_date') }}
+
+with order_lines as (
+    select * from {{ ref('int_order_lines_enriched') }}
+)
+
+select
+    order_date,
+    {{ money('sum(net_amount)') }} as customer_net_revenue
+from order_lines
+where customer_id is not null
+    and not is_cancelled_order
+group by order_date

@@ -1,0 +1,73 @@
+-- Customer versions (SCD type 2) with the customer's order history to date (the same on every
+-- version of a customer). Orders counted: completed sales; net revenue counts returns too.
+with customer_versions as (
+    select * from {{ ref('int_customer_versions') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+    where customer_id is not null
+),
+
+sales_ranked as (
+    select
+        customer_id,
+        order_id,
+        order_date,
+        net_amount,
+        row_number() over (partition by customer_id order by order_date, ordered_at, order_id) as order_rank
+    from orders
+    where is_completed_sale
+),
+
+order_history as (
+    select
+        customer_id,
+        min(case when order_rank = 1 then order_id end) as first_order_id,
+        min(case when order_rank = 1 then order_date end) as first_order_date,
+        {{ money('sum(case when order_rank = 1 then net_amount else 0 end)') }} as first_order_net_revenue,
+        min(case when order_rank = 2 then order_date end) as second_order_date,
+        max(order_date) as last_order_date,
+        {{ as_count('count(*)') }} as lifetime_orders
+    from sales_ranked
+    group by customer_id
+),
+
+lifetime_revenue as (
+    select
+        customer_id,
+        {{ money('sum(net_amount)') }} as lifetime_net_revenue
+    from orders
+    where not is_cancelled
+    group by customer_id
+)
+
+select
+    customer_versions.customer_version_id,
+    customer_versions.customer_id,
+    customer_versions.first_name,
+    customer_versions.last_name,
+    customer_versions.email,
+    customer_versions.phone,
+    customer_versions.street_address,
+    customer_versions.city,
+    customer_versions.region,
+    customer_versions.signup_date,
+    customer_versions.acquisition_channel,
+    customer_versions.version_number,
+    customer_versions.valid_from,
+    customer_versions.valid_to,
+    customer_versions.is_current,
+    order_history.first_order_id,
+    order_history.first_order_date,
+    order_history.first_order_net_revenue,
+    order_history.second_order_date,
+    order_history.last_order_date,
+    coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
+    coalesce(lifetime_revenue.lifetime_net_revenue, 0) as lifetime_net_revenue,
+    order_history.first_order_date is not null as has_ordered
+from customer_versions
+left join order_history
+    on customer_versions.customer_id = order_history.customer_id
+left join lifetime_revenue
+    on customer_versions.customer_id = lifetime_revenue.customer_id

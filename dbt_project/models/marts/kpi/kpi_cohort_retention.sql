@@ -1,0 +1,58 @@
+-- Monthly cohorts are small but need every order of every cohort: rebuilt as a table each run.
+with customers as (
+    select customer_id, first_order_date
+    from {{ ref('dim_customers') }}
+    where is_current
+        and has_ordered
+),
+
+orders as (
+    select customer_id, order_date
+    from {{ ref('fct_orders') }}
+    where is_completed_sale
+        and customer_id is not null
+),
+
+cohorts as (
+    select
+        customer_id,
+        {{ trunc_date('month', 'first_order_date') }} as cohort_month
+    from customers
+),
+
+cohort_sizes as (
+    select cohort_month, {{ as_count('count(*)') }} as cohort_customers
+    from cohorts
+    group by cohort_month
+),
+
+activity as (
+    select distinct
+        cohorts.cohort_month,
+        {{ trunc_date('month', 'orders.order_date') }} as activity_month,
+        cohorts.customer_id
+    from orders
+    inner join cohorts
+        on orders.customer_id = cohorts.customer_id
+),
+
+aggregated as (
+    select
+        cohort_month,
+        activity_month,
+        {{ months_between('cohort_month', 'activity_month') }} as months_since_first_order,
+        {{ as_count('count(*)') }} as active_customers
+    from activity
+    group by cohort_month, activity_month
+)
+
+select
+    aggregated.cohort_month,
+    aggregated.months_since_first_order,
+    aggregated.activity_month,
+    cohort_sizes.cohort_customers,
+    aggregated.active_customers,
+    {{ safe_divide('aggregated.active_customers', 'cohort_sizes.cohort_customers') }} as retention_rate
+from aggregated
+inner join cohort_sizes
+    on aggregated.cohort_month = cohort_sizes.cohort_month
