@@ -6,12 +6,16 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from datatrendz_pipelines.ingestion.landing import LandingZone
 from datatrendz_pipelines.instance import ensure_local_instance
 from datatrendz_pipelines.settings import Settings
+
+if TYPE_CHECKING:
+    from dagster import ExecuteInProcessResult
 
 MAIN_JOB = "daily_pipeline_job"
 
@@ -22,7 +26,7 @@ def days_with_data(zone: LandingZone) -> list[dt.date]:
     return sorted(set(zone.days_waiting()) | set(archived.days_waiting()))
 
 
-def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> bool:
+def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> "ExecuteInProcessResult":
     """Materialize the main job for the days first..last in one in-process run on the local
     instance, so the run shows in `make dev` afterwards."""
     import dagster as dg
@@ -44,7 +48,7 @@ def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> bool:
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )
-    return result.success
+    return result
 
 
 def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
@@ -61,7 +65,8 @@ def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
         )
     print(f"running {MAIN_JOB} for {days[0]} .. {days[-1]} ({len(days)} days) as one run")
     started = time.perf_counter()
-    ok = run_pipeline(settings, days[0], days[-1])
+    result = run_pipeline(settings, days[0], days[-1])
+    ok = result.success
     print(f"{MAIN_JOB} {'succeeded' if ok else 'FAILED'} in {time.perf_counter() - started:.1f}s")
     print_summary(settings)
     return 0 if ok else 1
