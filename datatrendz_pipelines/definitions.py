@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from datatrendz_pipelines.automation.schedules import build_daily_schedule, build_freshness_checks
+from datatrendz_pipelines.automation.sensors import build_landing_sensor
 from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
 from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
@@ -22,9 +24,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         selection=dg.AssetSelection.all(),
         description="Builds one day (or a range of days) end to end: landing files -> raw -> dbt marts and KPIs.",
     )
+    kpi_keys = [key for key in warehouse_models.keys if key.path[0] == "kpi"]
+    freshness_checks = build_freshness_checks(kpi_keys, settings)
     return dg.Definitions(
         assets=[*raw_assets, warehouse_models],
+        asset_checks=freshness_checks,
         jobs=[daily_pipeline_job],
+        schedules=[build_daily_schedule(daily_pipeline_job, settings)],
+        sensors=[
+            build_landing_sensor(daily_pipeline_job, settings),
+            dg.build_sensor_for_freshness_checks(
+                freshness_checks=freshness_checks,
+                name="kpi_freshness_sensor",
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            ),
+        ],
         resources={
             "warehouse": WarehouseResource(
                 path=str(settings.warehouse_path),

@@ -10,7 +10,9 @@ from datatrendz_pipelines.settings import Settings
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=settings.partitions_start.isoformat())
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.partitions_start.isoformat(), timezone=settings.timezone
+    )
 
 
 def days_in_window(start: dt.datetime, end: dt.datetime) -> list[dt.date]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ class Settings:
     duckdb_threads: int
     duckdb_memory_limit: str
     quarantine_threshold: float
+    timezone: str
+    daily_run_at: dt.time
+    kpi_deadline: dt.time
+    landing_quiet_seconds: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +64,14 @@ class Settings:
             raise ValueError(
                 f"DATATRENDZ_QUARANTINE_THRESHOLD must be a share between 0 and 1, got {threshold!r}"
             )
+        timezone = env.get("DATATRENDZ_TIMEZONE", "UTC")
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"DATATRENDZ_TIMEZONE is not a known time zone: {timezone!r}") from exc
+        quiet = env.get("DATATRENDZ_LANDING_QUIET_SECONDS", "30")
+        if not quiet.replace(".", "", 1).isdigit():
+            raise ValueError(f"DATATRENDZ_LANDING_QUIET_SECONDS must be a number of seconds, got {quiet!r}")
         return cls(
             home=home,
             landing_dir=path("DATATRENDZ_LANDING_DIR", home / "landing"),
@@ -73,4 +86,16 @@ class Settings:
             duckdb_threads=int(threads),
             duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "4GB"),
             quarantine_threshold=quarantine_threshold,
+            timezone=timezone,
+            daily_run_at=_time_of_day(env, "DATATRENDZ_DAILY_RUN_AT", "02:30"),
+            kpi_deadline=_time_of_day(env, "DATATRENDZ_KPI_DEADLINE", "06:00"),
+            landing_quiet_seconds=float(quiet),
         )
+
+
+def _time_of_day(env: Mapping[str, str], var: str, default: str) -> dt.time:
+    value = env.get(var, default)
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{var} must be a time of day like {default}, got {value!r}") from exc

@@ -57,6 +57,17 @@ def day_folder(day: dt.date) -> str:
     return f"date={day.isoformat()}"
 
 
+def day_of_folder(name: str) -> dt.date | None:
+    """The day a `date=YYYY-MM-DD` folder holds, or None for any other name."""
+    match = _DAY_FOLDER.match(name)
+    if not match:
+        return None
+    try:
+        return dt.date.fromisoformat(match[1])
+    except ValueError:
+        return None
+
+
 def is_in_progress(path: Path) -> bool:
     return bool(_IN_PROGRESS.search(path.name))
 
@@ -92,9 +103,9 @@ class LandingZone:
             if not source_dir.is_dir():
                 continue
             for folder in source_dir.iterdir():
-                match = _DAY_FOLDER.match(folder.name)
-                if match and any(file_format(p) for p in folder.iterdir() if p.is_file()):
-                    days.add(dt.date.fromisoformat(match[1]))
+                day = day_of_folder(folder.name)
+                if day and any(file_format(p) for p in folder.iterdir() if p.is_file()):
+                    days.add(day)
         return sorted(days)
 
     def is_empty(self) -> bool:
