@@ -30,14 +30,14 @@ def test_every_asset_has_description_group_kinds(settings):
         assert spec.kinds, spec.key
 
 
-def test_raw_assets_write_the_warehouse_one_at_a_time(settings):
+def test_every_warehouse_writer_is_in_the_pool_and_backfills_in_one_run(settings):
     defs = build_definitions(settings)
-    for asset in defs.resolve_all_asset_specs():
-        if asset.key.path[0] == "raw":
-            assert asset.partitions_def is not None
-    raw = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key.path[0] == "raw"]
-    assert raw and all(next(iter(a.op.pools)) == "warehouse" for a in raw)
-    assert all(a.backfill_policy == dg.BackfillPolicy.single_run() for a in raw)
+    writers = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    assert {k.path[0] for a in writers for k in a.keys} >= {"raw", "staging", "core", "kpi"}
+    for asset in writers:
+        assert set(asset.op.pools) == {"warehouse"}, asset.node_def.name
+        assert asset.partitions_def is not None
+        assert asset.backfill_policy == dg.BackfillPolicy.single_run()
 
 
 @pytest.mark.parametrize(
