@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from datatrendz_pipelines.automation.schedules import build_daily_schedule, build_freshness_checks
 from datatrendz_pipelines.automation.sensors import build_landing_sensor
 from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
+from datatrendz_pipelines.publishing.assets import PublishTargetResource, build_publish_assets
 from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
 from datatrendz_pipelines.settings import Settings
 from datatrendz_pipelines.warehouse.assets import build_dbt_assets
@@ -24,10 +27,11 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         selection=dg.AssetSelection.all(),
         description="Builds one day (or a range of days) end to end: landing files -> raw -> dbt marts and KPIs.",
     )
-    kpi_keys = [key for key in warehouse_models.keys if key.path[0] == "kpi"]
-    freshness_checks = build_freshness_checks(kpi_keys, settings)
+    kpi_keys = sorted(key for key in warehouse_models.keys if key.path[0] == "kpi")
+    published = build_publish_assets(kpi_keys, partitions)
+    freshness_checks = build_freshness_checks([a.key for a in published], settings)
     return dg.Definitions(
-        assets=[*raw_assets, warehouse_models],
+        assets=[*raw_assets, warehouse_models, *published],
         asset_checks=freshness_checks,
         jobs=[daily_pipeline_job],
         schedules=[build_daily_schedule(daily_pipeline_job, settings)],
@@ -46,6 +50,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 memory_limit=settings.duckdb_memory_limit,
             ),
             "dbt": dbt_cli(dbt_project()),
+            "publish_target": _publish_target(settings),
             "landing_zone": LandingZoneResource(
                 landing_dir=str(settings.landing_dir),
                 archive_dir=str(settings.archive_dir),
@@ -54,6 +59,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         },
         # One process per run: on two cores a process per step mostly re-imports libraries.
         executor=dg.in_process_executor,
+    )
+
+
+def _publish_target(settings: Settings) -> PublishTargetResource:
+    # Only the presence is checked here; the secret values are read at run time (EnvVar).
+    def secret(var: str) -> dg.EnvVar | None:
+        return dg.EnvVar(var) if os.environ.get(var) else None
+
+    return PublishTargetResource(
+        postgres_url=secret("DATATRENDZ_PUBLISH_URL"),
+        writer_role=os.environ.get("DATATRENDZ_PUBLISH_ROLE") or None,
+        lake_dir=str(settings.lake_dir),
+        pii_salt=secret("DATATRENDZ_PII_SALT"),
     )
 
 
