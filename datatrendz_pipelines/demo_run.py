@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ def days_with_data(zone: LandingZone) -> list[dt.date]:
     return sorted(set(zone.days_waiting()) | set(archived.days_waiting()))
 
 
-def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> "ExecuteInProcessResult":
+def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteInProcessResult:
     """Materialize the main job for the days first..last in one in-process run on the local
     instance, so the run shows in `make dev` afterwards."""
     import dagster as dg
@@ -37,6 +38,9 @@ def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> "ExecuteI
 
     from datatrendz_pipelines.definitions import build_definitions
 
+    # The demo's console is for people: API-stability notices belong in the test suite.
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.simplefilter("ignore", category)
     job = build_definitions(settings).resolve_job_def(MAIN_JOB)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
