@@ -6,8 +6,13 @@ import os
 
 import dagster as dg
 
-from datatrendz_pipelines.automation.schedules import build_daily_schedule, build_freshness_checks
+from datatrendz_pipelines.automation.schedules import (
+    build_daily_schedule,
+    build_freshness_checks,
+    build_weekly_training_schedule,
+)
 from datatrendz_pipelines.automation.sensors import build_landing_sensor
+from datatrendz_pipelines.forecasting.assets import TASKS, build_forecasting_assets, forecasts_key
 from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
 from datatrendz_pipelines.publishing.assets import PublishTargetResource, build_publish_assets
@@ -21,20 +26,40 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions, settings)
-    warehouse_models = build_dbt_assets(partitions)
+    dbt_steps = build_dbt_assets(partitions)
+    models, forecasts = build_forecasting_assets(partitions, settings)
+    kpi_keys = sorted(key for step in dbt_steps for key in step.keys if key.path[0] == "kpi")
+    forecast_keys = [forecasts_key(task) for task in TASKS]
+    published = build_publish_assets([*kpi_keys, *forecast_keys], partitions)
+    freshness_checks = build_freshness_checks(
+        [a.key for a in published if a.key.path[-1].startswith("kpi_")], settings
+    )
     daily_pipeline_job = dg.define_asset_job(
         "daily_pipeline_job",
-        selection=dg.AssetSelection.all(),
-        description="Builds one day (or a range of days) end to end: landing files -> raw -> dbt marts and KPIs.",
+        # Freshness checks are judged on the clock by their sensor, not inside the build.
+        selection=dg.AssetSelection.all()
+        - dg.AssetSelection.assets(*models)
+        - dg.AssetSelection.checks(*freshness_checks),
+        description=(
+            "Builds one day (or a range of days) end to end: landing files -> raw -> quality "
+            "gate -> dbt marts and KPIs -> forecasts with the champion -> published tables."
+        ),
+        tags={"datatrendz/writes": "daily_pipeline_job"},
     )
-    kpi_keys = sorted(key for key in warehouse_models.keys if key.path[0] == "kpi")
-    published = build_publish_assets(kpi_keys, partitions)
-    freshness_checks = build_freshness_checks([a.key for a in published], settings)
+    weekly_training_job = dg.define_asset_job(
+        "weekly_training_job",
+        selection=dg.AssetSelection.assets(*models),
+        description="Retrains, backtests and registers the forecasting models in MLflow.",
+        tags={"datatrendz/writes": "weekly_training_job"},
+    )
     return dg.Definitions(
-        assets=[*raw_assets, warehouse_models, *published],
+        assets=[*raw_assets, *dbt_steps, *models, *forecasts, *published],
         asset_checks=freshness_checks,
-        jobs=[daily_pipeline_job],
-        schedules=[build_daily_schedule(daily_pipeline_job, settings)],
+        jobs=[daily_pipeline_job, weekly_training_job],
+        schedules=[
+            build_daily_schedule(daily_pipeline_job, settings),
+            build_weekly_training_schedule(weekly_training_job, settings),
+        ],
         sensors=[
             build_landing_sensor(daily_pipeline_job, settings),
             dg.build_sensor_for_freshness_checks(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dagster import ExecuteInProcessResult
 
 MAIN_JOB = "daily_pipeline_job"
+TRAINING_JOB = "weekly_training_job"
 
 
 def days_with_data(zone: LandingZone) -> list[dt.date]:
@@ -27,9 +28,11 @@ def days_with_data(zone: LandingZone) -> list[dt.date]:
     return sorted(set(zone.days_waiting()) | set(archived.days_waiting()))
 
 
-def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteInProcessResult:
-    """Materialize the main job for the days first..last in one in-process run on the local
-    instance, so the run shows in `make dev` afterwards."""
+def run_job(
+    settings: Settings, job_name: str, first: dt.date | None = None, last: dt.date | None = None
+) -> ExecuteInProcessResult:
+    """Run a job in-process on the local instance (so the run shows in `make dev` afterwards),
+    for the days first..last as one run when the job is partitioned."""
     import dagster as dg
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
@@ -41,18 +44,32 @@ def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteIn
     # The demo's console is for people: API-stability notices belong in the test suite.
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.simplefilter("ignore", category)
-    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
+    job = build_definitions(settings).resolve_job_def(job_name)
+    tags = {}
+    if first and last:
+        tags = {
+            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+        }
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
+        return job.execute_in_process(
             instance=instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-            },
+            tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )
-    return result
+
+
+def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteInProcessResult:
+    return run_job(settings, MAIN_JOB, first, last)
+
+
+def _step(title: str, run: Callable[[], ExecuteInProcessResult]) -> bool:
+    print(f"\n== {title}")
+    started = time.perf_counter()
+    ok = run().success
+    print(f"== {title}: {'succeeded' if ok else 'FAILED'} in {time.perf_counter() - started:.1f}s")
+    return ok
 
 
 def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
@@ -67,11 +84,21 @@ def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
             f"data starts on {days[0]}, before DATATRENDZ_PARTITIONS_START={settings.partitions_start}: "
             "set DATATRENDZ_PARTITIONS_START to that day or earlier"
         )
-    print(f"running {MAIN_JOB} for {days[0]} .. {days[-1]} ({len(days)} days) as one run")
-    started = time.perf_counter()
-    result = run_pipeline(settings, days[0], days[-1])
-    ok = result.success
-    print(f"{MAIN_JOB} {'succeeded' if ok else 'FAILED'} in {time.perf_counter() - started:.1f}s")
+    first, last = days[0], days[-1]
+    ok = (
+        _step(
+            f"{MAIN_JOB} for {first} .. {last} ({len(days)} days) as one run",
+            lambda: run_pipeline(settings, first, last),
+        )
+        and _step(
+            f"{TRAINING_JOB}: train, backtest and register the forecasters",
+            lambda: run_job(settings, TRAINING_JOB),
+        )
+        and _step(
+            f"{MAIN_JOB} for {last} again: forecasts with the new champions, published",
+            lambda: run_pipeline(settings, last, last),
+        )
+    )
     print_summary(settings)
     return 0 if ok else 1
 

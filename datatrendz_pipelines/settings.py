@@ -26,6 +26,7 @@ class Settings:
     warehouse_path: Path
     lake_dir: Path
     mlflow_tracking_uri: str
+    mlflow_ui_url: str
     partitions_start: dt.date
     duckdb_threads: int
     duckdb_memory_limit: str
@@ -82,6 +83,7 @@ class Settings:
             lake_dir=path("DATATRENDZ_LAKE_DIR", home / "lake"),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI")
             or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
+            mlflow_ui_url=env.get("DATATRENDZ_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
             partitions_start=partitions_start,
             duckdb_threads=int(threads),
             duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "4GB"),

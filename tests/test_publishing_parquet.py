@@ -99,3 +99,10 @@ def test_timestamps_partition_by_day_and_nulls_are_refused(tmp_path: Path) -> No
             name="e",
             date_column="at",
         )
+
+
+def test_an_empty_dated_table_writes_nothing(tmp_path) -> None:
+    empty = pa.table({"sales_date": pa.array([], pa.date32()), "n": pa.array([], pa.int64())})
+    result = export_parquet(empty, str(tmp_path), name="t", date_column="sales_date")
+    assert (result.files, result.rows) == ([], 0)
+    assert not (tmp_path / "t").exists()

@@ -29,6 +29,21 @@ def build_daily_schedule(
     )
 
 
+def build_weekly_training_schedule(
+    job: "UnresolvedAssetJobDefinition", settings: Settings
+) -> dg.ScheduleDefinition:
+    """Retrains the forecasters every Monday, an hour after the daily build."""
+    run_at = settings.daily_run_at
+    return dg.ScheduleDefinition(
+        name="weekly_training_schedule",
+        job=job,
+        cron_schedule=f"{run_at.minute} {(run_at.hour + 1) % 24} * * 1",
+        execution_timezone=settings.timezone,
+        description="Retrains, backtests and registers the forecasters every Monday.",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+
+
 def build_freshness_checks(
     kpi_keys: list[dg.AssetKey], settings: Settings
 ) -> list[dg.AssetChecksDefinition]:

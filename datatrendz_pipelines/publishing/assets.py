@@ -46,19 +46,21 @@ def date_column_of(table: pa.Table) -> str | None:
     return None
 
 
-def read_kpi_table(
+def read_table(
     conn: duckdb.DuckDBPyConnection,
+    schema: str,
     name: str,
     days: list[dt.date] | None = None,
     date_column: str | None = None,
 ) -> pa.Table:
-    """A KPI table (or only `days` of it) as Arrow, in a stable order."""
+    """A warehouse table (or only `days` of it) as Arrow, in a stable order."""
     where = ""
     params: dict = {}
     if days is not None and date_column is not None:
         where = f' WHERE "{date_column}" BETWEEN $first AND $last'
         params = {"first": days[0], "last": days[-1]}
-    return conn.sql(f"SELECT * FROM kpi.{name}{where} ORDER BY ALL", params=params).to_arrow_table()
+    sql = f'SELECT * FROM "{schema}"."{name}"{where} ORDER BY ALL'
+    return conn.sql(sql, params=params).to_arrow_table()
 
 
 def personal_columns() -> set[str]:
@@ -81,7 +83,10 @@ def _publish_postgres(
     from datatrendz_pipelines.publishing.postgres import publish_partitions, publish_table
     from datatrendz_pipelines.warehouse.project import dbt_project
 
-    comments = comments_from_dbt_manifest(dbt_project().manifest_path, name)
+    try:
+        comments = comments_from_dbt_manifest(dbt_project().manifest_path, name)
+    except KeyError:  # not a dbt model (the forecast tables): published without comments
+        comments = None
     common = dict(
         schema=target.schema_name,
         name=name,
@@ -110,13 +115,13 @@ def _publish_postgres(
 def build_publish_asset(
     source: dg.AssetKey, partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
-    name = source.path[-1]
+    schema, name = source.path[0], source.path[-1]
 
     @dg.asset(
         key=dg.AssetKey(["analytics", name]),
         deps=[source],
         description=(
-            f"`kpi.{name}` published for BI tools: replaced atomically in the PostgreSQL schema "
+            f"`{schema}.{name}` published for BI tools: replaced atomically in the PostgreSQL schema "
             "`analytics` (when DATATRENDZ_PUBLISH_URL is set) and exported as Parquet under "
             f"`lake/{name}/date=YYYY-MM-DD/`. Personal data never leaves in clear text."
         ),
@@ -139,7 +144,7 @@ def build_publish_asset(
         days = days_in_window(window.start, window.end)
         with warehouse.connect() as conn:
             date_column = PUBLISHED_BY_DAY.get(name)
-            table = read_kpi_table(conn, name, days if date_column else None, date_column)
+            table = read_table(conn, schema, name, days if date_column else None, date_column)
         table = _pii_safe(table, publish_target.pii_salt)
         lake = export_parquet(
             table, publish_target.lake_dir, name=name, date_column=date_column_of(table)
@@ -166,6 +171,6 @@ def build_publish_asset(
 
 
 def build_publish_assets(
-    kpi_keys: list[dg.AssetKey], partitions_def: dg.PartitionsDefinition
+    table_keys: list[dg.AssetKey], partitions_def: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    return [build_publish_asset(key, partitions_def) for key in kpi_keys]
+    return [build_publish_asset(key, partitions_def) for key in table_keys]

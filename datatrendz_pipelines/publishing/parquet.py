@@ -46,6 +46,8 @@ def export_parquet(
         raise ValueError(f"{date_column!r} must be a date or timestamp, not {days.type}")
     if days.null_count:
         raise ValueError(f"{date_column!r} has {days.null_count} nulls: they fit no partition")
+    if table.num_rows == 0:
+        return _result(fs, [], 0)  # no day to replace
     day_numbers = days.cast(pa.date32()).cast(pa.int32()).to_numpy()
     order = np.argsort(day_numbers, kind="stable")
     sorted_days = day_numbers[order]

@@ -41,12 +41,22 @@ def dbt_vars(first_day: str, last_day: str) -> dict[str, str]:
     return {"min_date": first_day, "max_date": last_day}
 
 
-def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+# Models that read what the forecasting assets write: a dbt step of their own after them, so the
+# asset graph has no cycle through the main dbt step.
+FORECAST_MODELS = "kpi_revenue_vs_forecast"
+
+
+def _build(
+    name: str, select: str, exclude: str | None, partitions_def: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
     project = dbt_project()
 
     @dbt_assets(
+        name=name,
         manifest=project.manifest_path,
         project=project,
+        select=select,
+        exclude=exclude,
         dagster_dbt_translator=WarehouseTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
         ),
@@ -54,7 +64,7 @@ def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
     )
-    def warehouse_models(
+    def models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
     ) -> Iterator[Any]:
         window = context.partition_time_window
@@ -64,4 +74,12 @@ def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             args.append("--full-refresh")
         yield from dbt.cli(args, context=context).stream()
 
-    return warehouse_models
+    return models
+
+
+def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The main dbt step (staging -> marts -> KPIs) and the step of the forecast KPI models."""
+    return [
+        _build("warehouse_models", "fqn:*", FORECAST_MODELS, partitions_def),
+        _build("forecast_kpi_models", FORECAST_MODELS, None, partitions_def),
+    ]
