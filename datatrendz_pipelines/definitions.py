@@ -6,6 +6,7 @@ import os
 
 import dagster as dg
 
+from datatrendz_pipelines.alerting.assets import build_alerts_asset, build_failure_sensors
 from datatrendz_pipelines.automation.schedules import (
     build_daily_schedule,
     build_freshness_checks,
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     kpi_keys = sorted(key for step in dbt_steps for key in step.keys if key.path[0] == "kpi")
     forecast_keys = [forecasts_key(task) for task in TASKS]
     published = build_publish_assets([*kpi_keys, *forecast_keys], partitions)
+    alerts = build_alerts_asset([*kpi_keys, *forecast_keys], partitions)
     freshness_checks = build_freshness_checks(
         [a.key for a in published if a.key.path[-1].startswith("kpi_")], settings
     )
@@ -53,7 +55,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         tags={"datatrendz/writes": "weekly_training_job"},
     )
     return dg.Definitions(
-        assets=[*raw_assets, *dbt_steps, *models, *forecasts, *published],
+        assets=[*raw_assets, *dbt_steps, *models, *forecasts, *published, alerts],
         asset_checks=freshness_checks,
         jobs=[daily_pipeline_job, weekly_training_job],
         schedules=[
@@ -62,6 +64,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         ],
         sensors=[
             build_landing_sensor(daily_pipeline_job, settings),
+            *build_failure_sensors(settings.webserver_url),
             dg.build_sensor_for_freshness_checks(
                 freshness_checks=freshness_checks,
                 name="kpi_freshness_sensor",

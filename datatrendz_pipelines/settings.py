@@ -27,6 +27,7 @@ class Settings:
     lake_dir: Path
     mlflow_tracking_uri: str
     mlflow_ui_url: str
+    webserver_url: str
     partitions_start: dt.date
     duckdb_threads: int
     duckdb_memory_limit: str
@@ -84,6 +85,7 @@ class Settings:
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI")
             or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
             mlflow_ui_url=env.get("DATATRENDZ_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
+            webserver_url=env.get("DATATRENDZ_WEBSERVER_URL", "http://127.0.0.1:3000"),
             partitions_start=partitions_start,
             duckdb_threads=int(threads),
             duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "4GB"),

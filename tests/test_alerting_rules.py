@@ -233,10 +233,61 @@ def test_data_volume_drop(conn):
 def test_evaluate_rules_on_an_empty_warehouse_notes_every_rule(conn):
     result = evaluate_rules(conn, [DAY], RULES)
     assert result.anomalies == [] and result.errors == []
-    assert len(result.notes) == 5
+    assert len(result.notes) == 6  # one per rule
 
 
 def test_evaluate_rules_reports_a_broken_table_as_an_error(conn):
     conn.execute("CREATE TABLE kpi.kpi_inventory_health (snapshot_date DATE)")
     result = evaluate_rules(conn, [DAY], RULES)
     assert len(result.errors) == 1 and result.errors[0].startswith("low_stock:")
+
+
+def make_weekday_sales(conn, last_factor: float) -> None:
+    """Six Mondays of steady sales before DAY, then DAY with S1 scaled by `last_factor`."""
+    conn.execute(
+        """CREATE TABLE kpi.kpi_daily_sales (sales_date DATE, store_id VARCHAR, channel VARCHAR,
+        category VARCHAR, net_revenue DECIMAL(18,2))"""
+    )
+    rows = []
+    for week in range(7):
+        day = DAY - dt.timedelta(weeks=6 - week)
+        noise = 1 + 0.02 * (week % 3)
+        s1 = 1000 * noise * (last_factor if day == DAY else 1)
+        rows += [(day, "S1", "store", "toys", round(s1, 2)), (day, "WEB", "online", "toys", 800)]
+    conn.executemany("INSERT INTO kpi.kpi_daily_sales VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def test_a_store_revenue_drop_against_its_weekdays_is_flagged_without_forecasts(conn):
+    from datatrendz_pipelines.alerting.revenue_weekday import revenue_anomaly
+
+    make_weekday_sales(conn, last_factor=0.3)
+    result = revenue_anomaly(conn, [DAY], RULES.revenue_anomaly)
+    flagged = {a.entity: a for a in result}
+    assert "S1|store" in flagged and "WEB|online" not in flagged
+    assert flagged["S1|store"].measured_value == pytest.approx(300)
+    assert "Revenue drop" in flagged["S1|store"].message
+
+
+def test_steady_weekday_revenue_is_quiet(conn):
+    from datatrendz_pipelines.alerting.revenue_weekday import revenue_anomaly
+
+    make_weekday_sales(conn, last_factor=1.0)
+    assert revenue_anomaly(conn, [DAY], RULES.revenue_anomaly).anomalies == []
+
+
+def test_the_forecast_made_last_before_the_day_is_the_one_judged(conn):
+    make_sales(conn, s1_factor=1.0)
+    conn.execute(
+        """CREATE TABLE ml.forecasts_revenue (series_id VARCHAR, forecast_origin DATE, date DATE,
+        yhat DOUBLE, yhat_lower DOUBLE, yhat_upper DOUBLE, model_version VARCHAR)"""
+    )
+    before, same_day = DAY - dt.timedelta(days=1), DAY
+    conn.executemany(
+        "INSERT INTO ml.forecasts_revenue VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            ("S1|store", before - dt.timedelta(days=7), DAY, 300, 250, 350, "1"),  # older origin
+            ("S1|store", before, DAY, 1000, 900, 1100, "1"),  # the latest before the day
+            ("S1|store", same_day, DAY, 10, 5, 15, "1"),  # made on the day itself: not a forecast
+        ],
+    )
+    assert revenue_outside_forecast(conn, [DAY], RULES.revenue_outside_forecast).anomalies == []

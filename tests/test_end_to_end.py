@@ -17,7 +17,7 @@ from datatrendz_pipelines.instance import ensure_local_instance
 
 pytestmark = pytest.mark.slow
 
-START, DAYS = dt.date(2025, 5, 1), 30
+START, DAYS = dt.date(2025, 5, 1), 45
 LAST = START + dt.timedelta(days=DAYS - 1)
 # Which quarantine rule catches each row-level fault the generator injects.
 RULE_OF_FAULT = {
@@ -32,7 +32,7 @@ RULE_OF_FAULT = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    """Generate 30 tiny days, run the daily job over all of them as one run."""
+    """Generate 45 tiny days, run the daily job over all of them as one run."""
     monkeypatch = pytest.MonkeyPatch()
     home = tmp_path_factory.mktemp("e2e")
     monkeypatch.setenv("DATATRENDZ_HOME", str(home))
@@ -44,7 +44,8 @@ def pipeline(tmp_path_factory):
     ensure_local_instance(settings)
     manifest = generate(
         GeneratorConfig(start=START, days=DAYS, scale="tiny", seed=11, fault_rate=0.002),
-        settings.landing_dir, settings.demo_dir,
+        settings.landing_dir,
+        settings.demo_dir,
     )
     result = run_pipeline(settings, START, LAST)
     yield settings, manifest, result
@@ -81,8 +82,11 @@ def test_each_injected_row_fault_is_quarantined_by_its_rule(pipeline):
     assert {f.kind for f in row_faults} == set(RULE_OF_FAULT)
     for fault in row_faults:
         # Quarantine keeps values as text, as they were read.
-        key_columns = (["order_id", "TRY_CAST(line_number AS INTEGER)"] if fault.source == "order_lines"
-                       else ["order_id"])
+        key_columns = (
+            ["order_id", "TRY_CAST(line_number AS INTEGER)"]
+            if fault.source == "order_lines"
+            else ["order_id"]
+        )
         rows = query(
             settings,
             f"SELECT {', '.join(key_columns)} FROM quarantine.{fault.source} "
@@ -98,16 +102,23 @@ def test_each_injected_row_fault_is_quarantined_by_its_rule(pipeline):
 
 def test_genuine_returns_are_loaded_not_quarantined(pipeline):
     settings, _, _ = pipeline
-    (returns,) = query(settings, "SELECT count(*) FROM raw.order_lines WHERE line_type = 'return'")[0:1][0]
-    (bad,) = query(settings, "SELECT count(*) FROM quarantine.order_lines WHERE line_type = 'return'")[0]
+    (returns,) = query(settings, "SELECT count(*) FROM raw.order_lines WHERE line_type = 'return'")[
+        0:1
+    ][0]
+    (bad,) = query(
+        settings, "SELECT count(*) FROM quarantine.order_lines WHERE line_type = 'return'"
+    )[0]
     assert returns > 0 and bad == 0
 
 
 def test_the_volume_drop_warns_without_blocking(pipeline):
     _, manifest, result = pipeline
     (drop,) = [f for f in manifest.injected if f.kind == "volume_drop" and f.source == "orders"]
-    (check,) = [e for e in result.get_asset_check_evaluations()
-                if e.check_name == "orders_volume_within_band"]
+    (check,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "orders_volume_within_band"
+    ]
     assert not check.passed and check.severity.value == "WARN"
     assert drop.date in [d["day"] for d in check.metadata["days_outside_band"].value]
 
@@ -116,10 +127,13 @@ def test_kpis_are_built_and_match_the_loaded_lines(pipeline):
     settings, _, _ = pipeline
     (kpi_days,) = query(settings, "SELECT count(DISTINCT sales_date) FROM kpi.kpi_daily_sales")[0]
     assert kpi_days == DAYS
-    (gap,) = query(settings, """
+    (gap,) = query(
+        settings,
+        """
         SELECT abs((SELECT sum(net_revenue) FROM kpi.kpi_daily_sales)
                    - (SELECT sum(net_amount) FROM core.fct_order_lines WHERE NOT is_cancelled_order))
-    """)[0]
+    """,
+    )[0]
     assert gap < 0.01
 
 
@@ -127,11 +141,29 @@ def test_a_late_file_reloads_its_day(pipeline):
     settings, manifest, _ = pipeline
     (late,) = [f for f in manifest.injected if f.kind == "late_file"]
     day = dt.date.fromisoformat(late.date)
-    (before,) = query(settings, "SELECT count(*) FROM raw.order_lines WHERE _partition_date = ?", [day])[0]
+    (before,) = query(
+        settings, "SELECT count(*) FROM raw.order_lines WHERE _partition_date = ?", [day]
+    )[0]
     delivered = deliver_held_back(settings.demo_dir, settings.landing_dir)
     assert delivered
     result = run_pipeline(settings, day, day)
 
     assert result.success
-    (after,) = query(settings, "SELECT count(*) FROM raw.order_lines WHERE _partition_date = ?", [day])[0]
+    (after,) = query(
+        settings, "SELECT count(*) FROM raw.order_lines WHERE _partition_date = ?", [day]
+    )[0]
     assert after == before + late.count
+
+
+def test_the_injected_kpi_anomalies_are_recorded_as_alerts(pipeline):
+    settings, manifest, _ = pipeline
+    alerts = {
+        (rule, entity, str(day))
+        for rule, entity, day in query(settings, "SELECT rule, entity, day FROM meta.alerts")
+    }
+    (spike,) = manifest.faults("traffic_spike")
+    (drop,) = manifest.faults("revenue_drop")
+    assert ("traffic_anomaly", "total", spike.date) in alerts
+    assert ("revenue_anomaly", f"{drop.detail['store_id']}|store", drop.date) in alerts
+    (volume,) = [f for f in manifest.faults("volume_drop") if f.source == "orders"]
+    assert ("data_volume_drop", "orders", volume.date) in alerts

@@ -46,6 +46,18 @@ class WeekdayRule:
 
 
 @dataclass(frozen=True)
+class RevenueWeekdayRule:
+    enabled: bool
+    weeks: int = _check(ge=1)
+    min_history: int = _check(ge=1)
+    z_threshold: float = _check(gt=0)
+    critical_z: float = _check(gt=0)
+    min_relative_change: float = _check(ge=0)
+    min_revenue: float = _check(ge=0)
+    per_store: bool
+
+
+@dataclass(frozen=True)
 class LowStockRule:
     enabled: bool
     min_average_daily_units: float = _check(ge=0)
@@ -65,6 +77,7 @@ class VolumeRule:
 @dataclass(frozen=True)
 class RulesConfig:
     revenue_outside_forecast: RevenueRule
+    revenue_anomaly: RevenueWeekdayRule
     traffic_anomaly: WeekdayRule
     conversion_anomaly: WeekdayRule
     low_stock: LowStockRule
@@ -79,6 +92,7 @@ RULE_TYPES: dict[str, type] = {
 # (smaller, larger) pairs that must be ordered within one rule
 ORDERED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "revenue_outside_forecast": (("warning_distance", "critical_distance"),),
+    "revenue_anomaly": (("z_threshold", "critical_z"), ("min_history", "weeks")),
     "traffic_anomaly": (("z_threshold", "critical_z"), ("min_history", "weeks")),
     "conversion_anomaly": (("z_threshold", "critical_z"), ("min_history", "weeks")),
     "low_stock": (("warning_days_of_cover", "days_of_cover_below"),),

@@ -22,6 +22,7 @@ from datatrendz_pipelines.alerting.config import (
     VolumeRule,
     load_rules,
 )
+from datatrendz_pipelines.alerting.revenue_weekday import revenue_anomaly
 from datatrendz_pipelines.alerting.warehouse import quoted, table_columns, table_exists
 from datatrendz_pipelines.alerting.weekday import conversion_anomaly, robust_z, traffic_anomaly
 
@@ -66,7 +67,12 @@ def revenue_outside_forecast(
         if not table_exists(conn, table):
             result.notes.append(f"{rule}: skipped, {table} does not exist (no forecasts yet?)")
             return result
-    alias = "AND alias = 'champion'" if "alias" in table_columns(conn, cfg.forecast_table) else ""
+    columns = table_columns(conn, cfg.forecast_table)
+    alias = "AND alias = 'champion'" if "alias" in columns else ""
+    # The forecast the business had: the latest made before the day (ml.forecasts_* keep every origin).
+    if "forecast_origin" in columns:
+        alias += ' AND forecast_origin < "date"'
+    latest_first = "forecast_origin DESC," if "forecast_origin" in columns else ""
     rows = conn.execute(
         f"""
         WITH days AS (SELECT unnest($days)::DATE AS day),
@@ -86,7 +92,7 @@ def revenue_outside_forecast(
             WHERE "date"::DATE IN (SELECT day FROM days) {alias}
             QUALIFY row_number() OVER (
                 PARTITION BY series_id, "date"::DATE
-                ORDER BY try_cast(model_version AS BIGINT) DESC NULLS LAST,
+                ORDER BY {latest_first} try_cast(model_version AS BIGINT) DESC NULLS LAST,
                          model_version::VARCHAR DESC
             ) = 1
         )
@@ -262,6 +268,7 @@ def data_volume_drop(
 
 RULES: dict[str, Callable[..., RuleResult]] = {
     "revenue_outside_forecast": revenue_outside_forecast,
+    "revenue_anomaly": revenue_anomaly,
     "traffic_anomaly": traffic_anomaly,
     "conversion_anomaly": conversion_anomaly,
     "low_stock": low_stock,

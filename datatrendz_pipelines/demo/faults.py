@@ -2,8 +2,9 @@
 
 Row faults are *added* rows, copies of a genuine completed sale row broken in exactly one way,
 so that quarantining them leaves the genuine data whole (rows in = loaded + quarantined, and the
-stock still reconciles). They never touch returns. Day-level faults (volume drop, late file) and
-anomalies land on ordinary days after the first two weeks, each on its own day when possible.
+stock still reconciles). They never touch returns. Day-level faults (volume drop, late file) land
+on ordinary days after the first two weeks, KPI anomalies after the first five (so same-weekday
+rules have history), each on its own day when possible.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ LINE_FAULTS = (
     "duplicated_line",
 )
 HISTORY_DAYS = 14  # trailing history a detector needs before the first fault
+# Same-weekday anomaly rules compare a day with its previous weekdays: four of them at least.
+ANOMALY_HISTORY_DAYS = 35
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ def plan_faults(
         ["traffic_spike", "revenue_drop"] if anomalies else []
     )
     chosen = {kind: candidates[i % len(candidates)] for i, kind in enumerate(wanted)}
+    late_enough = [d for d in candidates if d >= ANOMALY_HISTORY_DAYS and d not in chosen.values()]
+    for kind in ("traffic_spike", "revenue_drop"):
+        if kind in chosen and late_enough:
+            chosen[kind] = late_enough.pop(0)
     # Row faults spread over the ordinary days; short periods borrow a spare day, or share the
     # volume-drop day (cut first, then inject) rather than go without.
     day_level = {chosen.get("volume_drop"), chosen.get("late_file")}
@@ -85,7 +92,9 @@ def plan_faults(
         shops = [
             s for s in range(len(store_open_day)) if s != online_store and store_open_day[s] <= day
         ]
-        revenue_drop = (day, int(rng.choice(shops)))
+        # A shop with weeks of history, so the drop stands out against its own weekdays.
+        seasoned = [s for s in shops if store_open_day[s] <= day - ANOMALY_HISTORY_DAYS]
+        revenue_drop = (day, int(rng.choice(seasoned or shops)))
     return FaultPlan(
         rate,
         row_days,
