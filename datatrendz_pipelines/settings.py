@@ -73,7 +73,9 @@ class Settings:
             raise ValueError(f"DATATRENDZ_TIMEZONE is not a known time zone: {timezone!r}") from exc
         quiet = env.get("DATATRENDZ_LANDING_QUIET_SECONDS", "30")
         if not quiet.replace(".", "", 1).isdigit():
-            raise ValueError(f"DATATRENDZ_LANDING_QUIET_SECONDS must be a number of seconds, got {quiet!r}")
+            raise ValueError(
+                f"DATATRENDZ_LANDING_QUIET_SECONDS must be a number of seconds, got {quiet!r}"
+            )
         return cls(
             home=home,
             landing_dir=path("DATATRENDZ_LANDING_DIR", home / "landing"),

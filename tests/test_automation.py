@@ -28,7 +28,11 @@ def seen(path: str, size: int = 100, age: float = 60.0, now: float = 1_000_000.0
         # modified a moment ago: the sender may still be writing
         ([seen("orders/date=2025-03-01/a.csv", age=2)], {}, []),
         # grew since the last look
-        ([seen("orders/date=2025-03-01/a.csv", size=200)], {"orders/date=2025-03-01/a.csv": 100}, []),
+        (
+            [seen("orders/date=2025-03-01/a.csv", size=200)],
+            {"orders/date=2025-03-01/a.csv": 100},
+            [],
+        ),
     ],
 )
 def test_only_settled_files_are_ready(files, previous, ready):
@@ -55,7 +59,9 @@ def drop(settings, source: str, day: str, name: str, age: float = 120.0) -> None
 
 def tick(sensor, defs, instance, cursor):
     context = dg.build_sensor_context(
-        cursor=cursor, instance=instance, resources={"landing_zone": defs.resources["landing_zone"]},
+        cursor=cursor,
+        instance=instance,
+        resources={"landing_zone": defs.resources["landing_zone"]},
         repository_def=defs.get_repository_def(),
     )
     result = sensor(context)
@@ -86,7 +92,9 @@ def test_the_sensor_across_ticks_new_half_written_late_and_restart(settings):
         result, cursor = tick(sensor, defs, instance, cursor)
         late = {r.partition_key: r.run_key for r in result.run_requests}
         assert late["2025-03-01"] != first_key
-        assert all(r.tags["datatrendz/trigger"] == "landing_zone_sensor" for r in result.run_requests)
+        assert all(
+            r.tags["datatrendz/trigger"] == "landing_zone_sensor" for r in result.run_requests
+        )
 
 
 def test_the_sensor_skips_when_there_is_nothing_new(settings):

@@ -118,7 +118,9 @@ def test_a_primary_key_must_be_a_declared_column(tmp_path):
 
 def test_source_must_match_the_file_name(tmp_path):
     (tmp_path / "sales.yaml").write_text(BASE)
-    with pytest.raises(ContractError, match="sales.yaml: source: must equal the file name 'sales'"):
+    with pytest.raises(
+        ContractError, match=r"sales\.yaml: source: must equal the file name 'sales'"
+    ):
         load_contracts_from(tmp_path)
 
 

@@ -38,7 +38,9 @@ def test_every_warehouse_writer_is_in_the_pool_and_backfills_in_one_run(settings
         assert set(asset.op.pools) == {"warehouse"}, asset.node_def.name
         if asset.partitions_def is not None:
             assert asset.backfill_policy == dg.BackfillPolicy.single_run(), asset.node_def.name
-    unpartitioned = {k.to_user_string() for a in writers if a.partitions_def is None for k in a.keys}
+    unpartitioned = {
+        k.to_user_string() for a in writers if a.partitions_def is None for k in a.keys
+    }
     assert unpartitioned == {"revenue_forecast_model", "demand_forecast_model"}
 
 

@@ -32,8 +32,18 @@ ORDER_LINES = [
     ("o3", 1, "p3", "sale", 5, 1.25, 0.25),
 ]
 CUSTOMERS = [
-    ("c1", "Ada", "Lovelace", "ada@example.com", "+44 20 7946 0958", "1 Main St", "London",
-     "south", dt.date(2024, 1, 1), "organic"),
+    (
+        "c1",
+        "Ada",
+        "Lovelace",
+        "ada@example.com",
+        "+44 20 7946 0958",
+        "1 Main St",
+        "London",
+        "south",
+        dt.date(2024, 1, 1),
+        "organic",
+    ),
     ("c2", None, None, None, None, None, None, None, dt.date(2024, 1, 2), "store"),
 ]
 CLEAN = {"order_lines": ORDER_LINES, "customers": CUSTOMERS}
@@ -43,8 +53,12 @@ def contract(source: str) -> Contract:
     return load_contracts()[source]
 
 
-def raw_frame(source: str, rows: list[tuple], changes: dict[tuple[int, int], Any] | None = None,
-              c: Contract | None = None) -> pd.DataFrame:
+def raw_frame(
+    source: str,
+    rows: list[tuple],
+    changes: dict[tuple[int, int], Any] | None = None,
+    c: Contract | None = None,
+) -> pd.DataFrame:
     """`rows` loaded into raw.<source> of a fresh in-memory DuckDB, typed by the contract, and
     read back with `frame_from_duckdb`, so the dtypes are the ones the asset check sees."""
     c = c or contract(source)
@@ -57,25 +71,39 @@ def raw_frame(source: str, rows: list[tuple], changes: dict[tuple[int, int], Any
     marks = ", ".join("?" * (len(c.columns) + 4))
     conn.executemany(
         f"INSERT INTO raw_rows VALUES ({marks})",
-        [[*r, dt.date(2024, 1, 1), "f.csv", n + 1, dt.datetime(2024, 1, 2)] for n, r in enumerate(rows)],
+        [
+            [*r, dt.date(2024, 1, 1), "f.csv", n + 1, dt.datetime(2024, 1, 2)]
+            for n, r in enumerate(rows)
+        ],
     )
-    return frame_from_duckdb(conn, "SELECT * FROM raw_rows WHERE _partition_date = ?",
-                             [dt.date(2024, 1, 1)])
+    return frame_from_duckdb(
+        conn, "SELECT * FROM raw_rows WHERE _partition_date = ?", [dt.date(2024, 1, 1)]
+    )
 
 
 def failures(summary: ValidationSummary) -> dict[str, tuple[int, list]]:
-    return {o.rule: (o.unexpected_count, o.unexpected_sample)
-            for o in summary.outcomes if not o.success}
+    return {
+        o.rule: (o.unexpected_count, o.unexpected_sample) for o in summary.outcomes if not o.success
+    }
 
 
 def test_frame_from_duckdb_gives_stable_dtypes():
     conn = duckdb.connect()
-    conn.execute("CREATE TABLE t (i INTEGER, b BIGINT, p DECIMAL(12,2), d DATE, f BOOLEAN, s VARCHAR)")
-    conn.execute("INSERT INTO t VALUES (1, 2, 9.99, '2024-01-01', true, 'a'), "
-                 "(NULL, NULL, NULL, NULL, NULL, NULL)")
+    conn.execute(
+        "CREATE TABLE t (i INTEGER, b BIGINT, p DECIMAL(12,2), d DATE, f BOOLEAN, s VARCHAR)"
+    )
+    conn.execute(
+        "INSERT INTO t VALUES (1, 2, 9.99, '2024-01-01', true, 'a'), "
+        "(NULL, NULL, NULL, NULL, NULL, NULL)"
+    )
     frame = frame_from_duckdb(conn, "SELECT * FROM t")
     assert {c: str(t) for c, t in frame.dtypes.items()} == {
-        "i": "Int32", "b": "Int64", "p": "float64", "d": "datetime64[us]", "f": "boolean", "s": "str",
+        "i": "Int32",
+        "b": "Int64",
+        "p": "float64",
+        "d": "datetime64[us]",
+        "f": "boolean",
+        "s": "str",
     }
     assert frame["p"][0] == 9.99
 
@@ -97,8 +125,13 @@ def test_clean_rows_pass_every_expectation(source: str):
         ("order_lines", {(0, 2): None}, "product_id_not_null", 1, [None]),
         ("order_lines", {(1, 5): -1.5}, "unit_price_min", 1, [-1.5]),
         ("order_lines", {(3, 4): -3}, "sale_quantity_positive", 1, [-3]),
-        ("order_lines", {(1, 1): 1}, "order_id_line_number_unique", 2,
-         [{"order_id": "o1", "line_number": 1, "_partition_date": "2024-01-01 00:00:00"}] * 2),
+        (
+            "order_lines",
+            {(1, 1): 1},
+            "order_id_line_number_unique",
+            2,
+            [{"order_id": "o1", "line_number": 1, "_partition_date": "2024-01-01 00:00:00"}] * 2,
+        ),
         ("customers", {(0, 3): "ada.example.com"}, "email_pattern", 1, ["ada.example.com"]),
     ],
     ids=["null_product", "negative_price", "negative_sale_quantity", "duplicate_key", "bad_email"],
@@ -119,9 +152,11 @@ def test_a_return_line_with_negative_quantity_passes_but_a_positive_one_fails():
 
 
 def test_key_rules_and_structure_block_other_rules_do_not():
-    blocking = {o.rule: o.blocking
-                for source in CLEAN
-                for o in validate_frame(contract(source), raw_frame(source, CLEAN[source])).outcomes}
+    blocking = {
+        o.rule: o.blocking
+        for source in CLEAN
+        for o in validate_frame(contract(source), raw_frame(source, CLEAN[source])).outcomes
+    }
     assert blocking["order_id_line_number_unique"] and blocking["order_id_not_null"]
     assert blocking["line_number_not_null"] and blocking["customer_id_not_null"]
     assert blocking["columns_present"] and blocking["unit_price_type"]
@@ -155,11 +190,15 @@ def test_references_are_checked_only_when_the_known_keys_are_given():
 def test_a_large_reference_set_is_checked_through_a_derived_column(monkeypatch):
     monkeypatch.setattr(gx_suites, "MAX_IN_SET_VALUES", 1)  # GX is slow on big value sets
     known = {"products.product_id": ["p1", "p2"]}
-    summary = validate_frame(contract("order_lines"), raw_frame("order_lines", ORDER_LINES),
-                             reference_values=known)
+    summary = validate_frame(
+        contract("order_lines"), raw_frame("order_lines", ORDER_LINES), reference_values=known
+    )
     assert failures(summary) == {"product_id_references_products": (1, ["p3"])}
     (outcome,) = [o for o in summary.outcomes if not o.success]
-    assert (outcome.column, outcome.expectation) == ("product_id", "expect_column_values_to_be_null")
+    assert (outcome.column, outcome.expectation) == (
+        "product_id",
+        "expect_column_values_to_be_null",
+    )
 
 
 def test_the_suite_follows_the_contract_rules():
