@@ -15,7 +15,7 @@ DAYS ?= 365
 HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
-.PHONY: install demo dev test lint format summary validate clean
+.PHONY: install demo dev mlflow test lint format summary validate clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
 	@$(VENV)/bin/python -c "from datatrendz_pipelines.instance import ensure_local_instance; from datatrendz_pipelines.settings import Settings; ensure_local_instance(Settings.from_env())"
 	$(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(DAGSTER_PORT)
+
+MLFLOW_PORT ?= 5000
+MLFLOW_TRACKING_URI ?= sqlite:///$(DATATRENDZ_HOME)/mlflow/mlflow.db
+mlflow: $(STAMP)
+	@mkdir -p $(DATATRENDZ_HOME)/mlflow
+	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host $(HOST) --port $(MLFLOW_PORT)
 
 validate: $(STAMP)
 	@$(VENV)/bin/python -c "from datatrendz_pipelines.instance import ensure_local_instance; from datatrendz_pipelines.settings import Settings; ensure_local_instance(Settings.from_env())"
