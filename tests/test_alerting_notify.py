@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
 import pytest
@@ -37,40 +35,6 @@ ANOMALIES = [
     Anomaly("low_stock", "S1|P1", DAY, 2.5, 7.0, None, "warning", "Product P1 <low> & selling"),
     Anomaly("low_stock", "S1|P2", DAY, 5.0, 7.0, None, "info", "Product P2 low"),
 ]
-
-
-class Webhook:
-    """Records POSTed JSON; answers with the queued status codes, then 200."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict] = []
-        self.statuses: list[int] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.posts.append(json.loads(body))
-                status = hook.statuses.pop(0) if hook.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"error")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/SECRET-TOKEN"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    hook.thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
 
 
 class Inbox:
