@@ -122,7 +122,8 @@ def test_the_daily_schedule_builds_yesterday(settings, monkeypatch):
     assert request.partition_key == "2025-03-01"
 
 
-def test_kpi_tables_have_freshness_checks(settings):
+def test_published_kpi_tables_have_freshness_checks(settings):
     defs = build_definitions(settings)
     checked = {key.asset_key.to_user_string() for c in defs.asset_checks for key in c.check_keys}
-    assert {"kpi/kpi_daily_sales", "kpi/kpi_executive_summary"} <= checked
+    assert {"analytics/kpi_daily_sales", "analytics/kpi_executive_summary"} <= checked
+    assert not any(key.startswith("analytics/forecasts") for key in checked)
