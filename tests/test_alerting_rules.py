@@ -291,3 +291,23 @@ def test_the_forecast_made_last_before_the_day_is_the_one_judged(conn):
         ],
     )
     assert revenue_outside_forecast(conn, [DAY], RULES.revenue_outside_forecast).anomalies == []
+
+
+def test_a_low_stock_streak_alerts_on_its_first_day_and_when_it_runs_out(conn):
+    conn.execute(
+        """CREATE TABLE kpi.kpi_inventory_health (snapshot_date DATE, store_id VARCHAR,
+        product_id VARCHAR, quantity_on_hand INTEGER, average_daily_units_sold_28d DECIMAL(18,4),
+        days_of_cover DECIMAL(18,2), is_stock_out BOOLEAN)"""
+    )
+    cover = [20.0, 5.0, 4.0, 3.5, 0.0, 0.0, 12.0, 6.0]
+    days = [DAY + dt.timedelta(days=i) for i in range(len(cover))]
+    conn.executemany(
+        "INSERT INTO kpi.kpi_inventory_health VALUES (?, 'S1', 'P1', ?, 2.0, ?, ?)",
+        [(d, int(c * 2), c, c == 0) for d, c in zip(days, cover, strict=True)],
+    )
+    result = low_stock(conn, days[1:], RULES.low_stock)
+    assert [(a.day, a.severity) for a in result] == [
+        (days[1], "info"),
+        (days[4], "critical"),
+        (days[7], "info"),
+    ]

@@ -150,26 +150,44 @@ def low_stock(
     conn: duckdb.DuckDBPyConnection, days: Sequence[dt.date], cfg: LowStockRule
 ) -> RuleResult:
     """Products that sell (average_daily_units_sold_28d > min_average_daily_units) with
-    days_of_cover < days_of_cover_below on the day; one anomaly per store x product (entity
-    `<store_id>|<product_id>`, measured value in days of cover). A stock-out is critical."""
+    days_of_cover < days_of_cover_below; one anomaly per store x product (entity
+    `<store_id>|<product_id>`, measured value in days of cover) on the first day of each low
+    streak, and again on the day it runs out. A stock-out is critical."""
     result = RuleResult()
     if not cfg.enabled:
         return result
     if not table_exists(conn, INVENTORY_TABLE):
         result.notes.append(f"low_stock: skipped, {INVENTORY_TABLE} does not exist")
         return result
+    # A streak of low days is one alert, on its first day (and again when it runs out).
     rows = conn.execute(
         f"""
-        SELECT snapshot_date, store_id, product_id, days_of_cover::DOUBLE, quantity_on_hand,
-               average_daily_units_sold_28d::DOUBLE, coalesce(is_stock_out, quantity_on_hand <= 0)
-        FROM {INVENTORY_TABLE}
-        WHERE snapshot_date IN (SELECT unnest($days)::DATE)
-          AND average_daily_units_sold_28d > $min_units
-          AND days_of_cover < $below
-        ORDER BY snapshot_date, days_of_cover, store_id, product_id
+        WITH window_rows AS (
+            SELECT snapshot_date, store_id, product_id, days_of_cover::DOUBLE AS cover,
+                   quantity_on_hand, average_daily_units_sold_28d::DOUBLE AS per_day,
+                   coalesce(is_stock_out, quantity_on_hand <= 0) AS stock_out,
+                   coalesce(average_daily_units_sold_28d > $min_units
+                            AND days_of_cover < $below, FALSE) AS is_low
+            FROM {INVENTORY_TABLE}
+            WHERE snapshot_date BETWEEN $first::DATE - 1 AND $last::DATE
+        ),
+        marked AS (
+            SELECT *,
+                   lag(is_low) OVER w AS was_low,
+                   lag(is_low AND stock_out) OVER w AS was_out
+            FROM window_rows
+            WINDOW w AS (PARTITION BY store_id, product_id ORDER BY snapshot_date)
+        )
+        SELECT snapshot_date, store_id, product_id, cover, quantity_on_hand, per_day, stock_out
+        FROM marked
+        WHERE snapshot_date IN (SELECT unnest($days)::DATE) AND is_low
+          AND (NOT coalesce(was_low, FALSE) OR (stock_out AND NOT coalesce(was_out, FALSE)))
+        ORDER BY snapshot_date, cover, store_id, product_id
         """,
         {
             "days": _days(days),
+            "first": min(days),
+            "last": max(days),
             "min_units": cfg.min_average_daily_units,
             "below": cfg.days_of_cover_below,
         },
