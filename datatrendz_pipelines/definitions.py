@@ -13,7 +13,12 @@ from datatrendz_pipelines.automation.schedules import (
     build_weekly_training_schedule,
 )
 from datatrendz_pipelines.automation.sensors import build_landing_sensor
-from datatrendz_pipelines.forecasting.assets import TASKS, build_forecasting_assets, forecasts_key
+from datatrendz_pipelines.forecasting.assets import (
+    TASKS,
+    build_champion_sensor,
+    build_forecasting_assets,
+    forecasts_key,
+)
 from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
 from datatrendz_pipelines.publishing.assets import PublishTargetResource, build_publish_assets
@@ -65,6 +70,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=[
             build_landing_sensor(daily_pipeline_job, settings),
             *build_failure_sensors(settings.webserver_url),
+            *(build_champion_sensor(task, daily_pipeline_job, partitions) for task in TASKS),
             dg.build_sensor_for_freshness_checks(
                 freshness_checks=freshness_checks,
                 name="kpi_freshness_sensor",

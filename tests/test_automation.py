@@ -127,3 +127,37 @@ def test_published_kpi_tables_have_freshness_checks(settings):
     checked = {key.asset_key.to_user_string() for c in defs.asset_checks for key in c.check_keys}
     assert {"analytics/kpi_daily_sales", "analytics/kpi_executive_summary"} <= checked
     assert not any(key.startswith("analytics/forecasts") for key in checked)
+
+
+def report_model(instance, task: str, version: str, promoted: bool) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=f"{task}_forecast_model",
+            metadata={"model_version": version, "promoted_to_champion": promoted},
+        )
+    )
+
+
+def test_a_new_champion_reforecasts_the_latest_day(settings):
+    defs = build_definitions(settings)
+    sensor = defs.get_sensor_def("revenue_champion_sensor")
+    with dg.DagsterInstance.ephemeral() as instance:
+        report_model(instance, "revenue", "2", promoted=False)
+        context = dg.build_sensor_context(
+            instance=instance, repository_def=defs.get_repository_def()
+        )
+        skipped = sensor.evaluate_tick(context)
+        assert not skipped.run_requests and "not promoted" in skipped.skip_message
+
+        report_model(instance, "revenue", "3", promoted=True)
+        context.update_cursor(skipped.cursor)
+        (request,) = sensor.evaluate_tick(context).run_requests
+    assert request.run_key == "revenue-champion-3"
+    targets = {k.to_user_string() for k in request.asset_selection}
+    assert {
+        "ml/forecasts_revenue",
+        "kpi/kpi_revenue_vs_forecast",
+        "analytics/forecasts_revenue",
+    } <= targets
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    assert request.partition_key == yesterday.isoformat()

@@ -3,6 +3,7 @@ and accuracy monitoring of past forecasts against what actually happened."""
 
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
@@ -18,6 +19,11 @@ from datatrendz_pipelines.metadata import markdown_table
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.resources import WarehouseResource
 from datatrendz_pipelines.settings import Settings
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 TASKS = ("revenue", "demand")
 HISTORY_ASSETS = [
@@ -261,3 +267,51 @@ def build_forecasting_assets(
         )
     ]
     return models, daily
+
+
+def build_champion_sensor(
+    task: str,
+    job: "UnresolvedAssetJobDefinition",
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+) -> dg.SensorDefinition:
+    """When training promotes a new champion, forecast again with it for the latest day, and
+    rebuild and republish what reads the forecasts."""
+    targets = [
+        forecasts_key(task),
+        dg.AssetKey(["ml", f"forecast_accuracy_{task}"]),
+        dg.AssetKey(["analytics", f"forecasts_{task}"]),
+    ]
+    if task == "revenue":
+        targets += [
+            dg.AssetKey(["kpi", "kpi_revenue_vs_forecast"]),
+            dg.AssetKey(["analytics", "kpi_revenue_vs_forecast"]),
+        ]
+
+    @dg.asset_sensor(
+        asset_key=model_key(task),
+        job=job,
+        name=f"{task}_champion_sensor",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Re-forecasts the latest day when a new {task} champion is promoted.",
+    )
+    def champion_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+        materialization = asset_event.asset_materialization
+        metadata = materialization.metadata if materialization else {}
+        promoted = metadata.get("promoted_to_champion")
+        if not (promoted and promoted.value):
+            return dg.SkipReason(
+                f"the new {task} model was not promoted: the champion is unchanged"
+            )
+        version = metadata["model_version"].value
+        latest = partitions_def.get_last_partition_key()
+        return dg.RunRequest(
+            run_key=f"{task}-champion-{version}",
+            partition_key=latest,
+            asset_selection=targets,
+            tags={
+                "datatrendz/trigger": f"{task}_champion_sensor",
+                "datatrendz/champion": str(version),
+            },
+        )
+
+    return champion_sensor
