@@ -54,8 +54,10 @@ def time_gx(conn: duckdb.DuckDBPyConnection, rows: int) -> tuple[float, int]:
     failed = 0
     for offset in range(0, rows, GX_MAX_ROWS_PER_CHUNK):
         frame = frame_from_duckdb(
-            conn, f"SELECT * FROM _typed WHERE _source_row >= {offset} "
-                  f"AND _source_row < {offset + GX_MAX_ROWS_PER_CHUNK}")
+            conn,
+            f"SELECT * FROM _typed WHERE _source_row >= {offset} "
+            f"AND _source_row < {offset + GX_MAX_ROWS_PER_CHUNK}",
+        )
         failed += validate_frame(CONTRACT, frame).failed
     return time.perf_counter() - started, failed
 
@@ -63,14 +65,18 @@ def time_gx(conn: duckdb.DuckDBPyConnection, rows: int) -> tuple[float, int]:
 def main(sizes: list[int]) -> None:
     import great_expectations  # noqa: F401  (import cost is not part of the figures)
 
-    print(f"{'rows':>12} {'duckdb_sql_s':>13} {'gx_s':>8} {'gx/sql':>8}  quarantined  gx_failed_expectations")
+    print(
+        f"{'rows':>12} {'duckdb_sql_s':>13} {'gx_s':>8} {'gx/sql':>8}  quarantined  gx_failed_expectations"
+    )
     with duckdb.connect() as conn:
         for rows in sizes:
             build(conn, rows)
             time_gx(conn, min(rows, 10_000))  # warm GX's context once
             sql_s, bad = time_sql(conn)
             gx_s, failed = time_gx(conn, rows)
-            print(f"{rows:>12,} {sql_s:>13.2f} {gx_s:>8.2f} {gx_s / sql_s:>8.1f}  {bad:>11,}  {failed}")
+            print(
+                f"{rows:>12,} {sql_s:>13.2f} {gx_s:>8.2f} {gx_s / sql_s:>8.1f}  {bad:>11,}  {failed}"
+            )
 
 
 if __name__ == "__main__":
