@@ -39,13 +39,13 @@ def build(conn: duckdb.DuckDBPyConnection, rows: int) -> None:
             i AS _source_row,
             now()::TIMESTAMP AS _loaded_at
         FROM range({rows}) t(i)
-    """)
+    """).fetchall()
 
 
 def time_sql(conn: duckdb.DuckDBPyConnection) -> tuple[float, int]:
     sql, _ = judge_sql(CONTRACT, delivered_sources=())  # references need their tables: not timed
     started = time.perf_counter()
-    bad = conn.execute(f"SELECT count(*) FROM ({sql}) WHERE _rules <> ''").fetchone()[0]
+    (bad,) = conn.execute(f"SELECT count(*) FROM ({sql}) WHERE _rules <> ''").fetchall()[0]
     return time.perf_counter() - started, bad
 
 
