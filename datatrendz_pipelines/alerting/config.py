@@ -32,8 +32,8 @@ class RevenueRule:
 
 
 @dataclass(frozen=True)
-class WeekdayRule:
-    """Shared by traffic_anomaly and conversion_anomaly."""
+class SameWeekdayRule:
+    """The robust z-score against the same weekday of previous weeks, shared by the rules below."""
 
     enabled: bool
     weeks: int = _check(ge=1)
@@ -41,18 +41,20 @@ class WeekdayRule:
     z_threshold: float = _check(gt=0)
     critical_z: float = _check(gt=0)
     min_relative_change: float = _check(ge=0)
+
+
+@dataclass(frozen=True)
+class WeekdayRule(SameWeekdayRule):
+    """traffic_anomaly and conversion_anomaly."""
+
     min_sessions: int = _check(ge=0)
     per_traffic_source: bool
 
 
 @dataclass(frozen=True)
-class RevenueWeekdayRule:
-    enabled: bool
-    weeks: int = _check(ge=1)
-    min_history: int = _check(ge=1)
-    z_threshold: float = _check(gt=0)
-    critical_z: float = _check(gt=0)
-    min_relative_change: float = _check(ge=0)
+class RevenueWeekdayRule(SameWeekdayRule):
+    """revenue_anomaly."""
+
     min_revenue: float = _check(ge=0)
     per_store: bool
 
