@@ -9,7 +9,7 @@ deduplicated as (
         *,
         row_number() over (
             partition by session_id
-            order by _loaded_at desc, _source_file desc, _source_row desc
+            order by {{ latest_load_first() }}
         ) as load_rank
     from source
 ),
