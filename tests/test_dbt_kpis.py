@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import uuid
@@ -92,6 +93,15 @@ INCREMENTAL_DATE_COLUMNS = {
     "kpi.kpi_inventory_health": "snapshot_date",
     "kpi.kpi_executive_summary": "summary_date",
 }
+# Incremental models keyed by entity or month, and what a run for D2 must rebuild in them:
+# customers delivered or ordering on D2, products delivered on D2, activity months from D2's on.
+INCREMENTAL_D2_SLICES = {
+    "intermediate.int_customer_versions": "customer_id in ('C2', 'C3')",
+    "intermediate.int_product_versions": "product_id in ('P1', 'P2')",
+    "core.dim_customers": "customer_id in ('C1', 'C2', 'C3')",
+    "kpi.kpi_cohort_retention": "activity_month >= '2024-11-01'",
+}
+INTERMEDIATE_MODELS = ("int_customer_versions", "int_product_versions")
 
 D0, D1, D2, D3 = (
     dt.date(2024, 8, 1),
@@ -812,10 +822,12 @@ def test_core_marts(warehouse: Warehouse) -> None:
 # Cross-target, incremental and empty-source behaviour
 
 
+def _schema(model: str) -> str:
+    return {"kpi": "kpi", "int": "intermediate"}.get(model.split("_")[0], "core")
+
+
 def _snapshot(warehouse: Warehouse, models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        name: warehouse.table("kpi" if name.startswith("kpi_") else "core", name) for name in models
-    }
+    return {name: warehouse.table(_schema(name), name) for name in models}
 
 
 @pytest.mark.postgres
@@ -832,7 +844,7 @@ def test_duckdb_and_postgres_give_identical_kpi_tables(
 def test_one_day_incremental_run_matches_the_full_build(duckdb_warehouse, tmp_path) -> None:
     import duckdb
 
-    before = _snapshot(duckdb_warehouse, KPI_MODELS + CORE_MODELS)
+    before = _snapshot(duckdb_warehouse, KPI_MODELS + CORE_MODELS + INTERMEDIATE_MODELS)
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(duckdb_warehouse.work_dir / "warehouse.duckdb", path)
     copy = Warehouse(
@@ -847,11 +859,37 @@ def test_one_day_incremental_run_matches_the_full_build(duckdb_warehouse, tmp_pa
     for table, column in INCREMENTAL_DATE_COLUMNS.items():
         day = dt.date(2024, 11, 25) if table.endswith("weekly") else D2
         connection.execute(f"delete from {table} where {column} = ?", [day])
+    for table, condition in INCREMENTAL_D2_SLICES.items():
+        connection.execute(f"delete from {table} where {condition}")
     connection.close()
     assert _snapshot(copy, ("kpi_daily_sales",)) != {"kpi_daily_sales": before["kpi_daily_sales"]}
 
     copy.dbt("build", "--vars", '{"min_date": "2024-11-30", "max_date": "2024-11-30"}')
-    assert _snapshot(copy, KPI_MODELS + CORE_MODELS) == before
+    assert _snapshot(copy, KPI_MODELS + CORE_MODELS + INTERMEDIATE_MODELS) == before
+
+
+def test_days_built_one_by_one_match_the_full_build(duckdb_warehouse, tmp_path) -> None:
+    """D2 and D3 arrive after the rest has been built: a new customer (C3), a changed one (C1),
+    a redelivery that changes nothing (C2, P2), a price change (P1), a return of an earlier
+    order. Two daily runs must leave every table as the full build from all the data does."""
+    import duckdb
+
+    reference = _snapshot(duckdb_warehouse, KPI_MODELS + CORE_MODELS + INTERMEDIATE_MODELS)
+    earlier = {
+        source: [row for row in rows if row["_partition_date"] < D2]
+        for source, rows in DATASET.items()
+    }
+    warehouse = _duckdb_warehouse(tmp_path, earlier, duckdb_warehouse.manifest)
+    warehouse.dbt("run")
+
+    # The late days land: raw now holds everything.
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    connection.execute("drop schema raw cascade")
+    create_raw_tables(lambda sql, params: connection.execute(sql, params), "?", DATASET)
+    connection.close()
+    for day in (D2, D3):
+        warehouse.dbt("run", "--vars", json.dumps({"min_date": str(day), "max_date": str(day)}))
+    assert _snapshot(warehouse, KPI_MODELS + CORE_MODELS + INTERMEDIATE_MODELS) == reference
 
 
 def test_missing_optional_source_builds_empty_outputs(tmp_path, duckdb_warehouse) -> None:

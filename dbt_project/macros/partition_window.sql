@@ -53,3 +53,8 @@
         {%- if end is not none -%}{{ column }} <= {{ date_literal(end) }}{%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- True when the run has a partition window (min_date or max_date set). -#}
+{% macro has_window() -%}
+    {{ return(_window_var('min_date') is not none or _window_var('max_date') is not none) }}
+{%- endmacro %}

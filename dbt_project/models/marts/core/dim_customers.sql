@@ -1,12 +1,40 @@
 -- Customer versions (SCD type 2) with the customer's order history to date (the same on every
 -- version of a customer). Orders counted: completed sales; net revenue counts returns too.
-with customer_versions as (
+-- A daily run rebuilds only the customers touched by the window: delivered, ordering, or whose
+-- last order fell in it (a corrected day may have removed it); each from their whole history.
+-- depends_on: {{ ref('stg_customers') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id') }}
+
+{%- set rebuild_touched_only = is_incremental() and has_window() %}
+
+with
+{%- if rebuild_touched_only %}
+touched_customers as (
+    select customer_id from {{ ref('stg_customers') }}
+    where {{ partition_filter('delivered_date') }}
+    union
+    select customer_id from {{ ref('fct_orders') }}
+    where {{ partition_filter('order_date') }}
+        and customer_id is not null
+    union
+    select customer_id from {{ this }}
+    where {{ partition_filter('last_order_date') }}
+),
+{%- endif %}
+
+customer_versions as (
     select * from {{ ref('int_customer_versions') }}
+    {%- if rebuild_touched_only %}
+    where customer_id in (select customer_id from touched_customers)
+    {%- endif %}
 ),
 
 orders as (
     select * from {{ ref('fct_orders') }}
     where customer_id is not null
+    {%- if rebuild_touched_only %}
+        and customer_id in (select customer_id from touched_customers)
+    {%- endif %}
 ),
 
 sales_ranked as (

@@ -1,4 +1,11 @@
--- Monthly cohorts are small but need every order of every cohort: rebuilt as a table each run.
+-- Keyed by activity month: a daily run recomputes its month and the months after it (a corrected
+-- day can move a customer's first order, and so cohort sizes, from that month on). Cohort sizes
+-- come from dim_customers' first order dates, one row per customer.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='activity_month') }}
+
+{%- set start = window_start() %}
+{%- set first_month = start[:8] ~ '01' if start else none %}
+
 with customers as (
     select customer_id, first_order_date
     from {{ ref('dim_customers') }}
@@ -11,6 +18,9 @@ orders as (
     from {{ ref('fct_orders') }}
     where is_completed_sale
         and customer_id is not null
+        {%- if first_month %}
+        and order_date >= {{ date_literal(first_month) }}
+        {%- endif %}
 ),
 
 cohorts as (

@@ -1,5 +1,8 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='forecast_date') }}
 -- depends_on: {{ source('ml', 'forecasts_revenue') }}
+-- A daily run recomputes its days and every later forecast date: that day's actuals arrive, and
+-- the forecasts made on it become the latest for the days ahead.
+{%- set start = window_start() %}
 {#- The forecasts table appears once the forecasting assets have run; until then this model is
     empty rather than failing, so a warehouse without forecasts still builds. -#}
 {%- set forecasts_relation = adapter.get_relation(
@@ -7,6 +10,9 @@
 
 with sales as (
     select * from {{ ref('kpi_daily_sales') }}
+    {%- if start %}
+    where sales_date >= {{ date_literal(start) }}
+    {%- endif %}
 ),
 
 actuals as (
@@ -38,6 +44,9 @@ forecasts as (
         row_number() over (partition by series_id, date order by forecast_origin desc) as recency
     from {{ forecasts_relation }}
     where forecast_origin < date
+    {%- if start %}
+        and date >= {{ date_literal(start) }}
+    {%- endif %}
     {%- else %}
     select
         cast(null as date) as forecast_date,

@@ -1,0 +1,58 @@
+{#-
+  SCD type 2 versions from a staging model holding every delivered version of an entity
+  (one row per key and delivered_date). A version opens on the day its attributes change; a
+  delivery that changes nothing opens none. valid_to is exclusive, null for the current version.
+
+  In an incremental run with a partition window, only the entities delivered inside the window
+  are rebuilt, each from all its deliveries (so a late or corrected delivery renumbers its
+  versions correctly); the model's unique_key must be `key`, so delete+insert swaps exactly
+  those entities' versions.
+-#}
+{% macro scd2_versions(deliveries, key, version_id, attributes) -%}
+with deliveries as (
+    select * from {{ deliveries }}
+    {%- if is_incremental() and has_window() %}
+    where {{ key }} in (
+        select {{ key }} from {{ deliveries }}
+        where {{ partition_filter('delivered_date') }}
+    )
+    {%- endif %}
+),
+
+hashed as (
+    select
+        *,
+        {{ row_hash(attributes) }} as attributes_hash
+    from deliveries
+),
+
+compared as (
+    select
+        *,
+        lag(attributes_hash) over (partition by {{ key }} order by delivered_date) as previous_hash
+    from hashed
+),
+
+changes as (
+    select * from compared
+    where previous_hash is null or previous_hash <> attributes_hash
+),
+
+versioned as (
+    select
+        {{ key }},
+        {%- for column in attributes %}
+        {{ column }},
+        {%- endfor %}
+        delivered_date as valid_from,
+        lead(delivered_date) over (partition by {{ key }} order by delivered_date) as valid_to,
+        cast(row_number() over (partition by {{ key }} order by delivered_date) as integer) as version_number
+    from changes
+)
+
+select
+    {{ key }} || '@' || cast(valid_from as varchar) as {{ version_id }},
+    *,
+    valid_to is null as is_current
+from versioned
+{%- endmacro %}
