@@ -90,7 +90,7 @@ class Settings:
             webserver_url=env.get("DATATRENDZ_WEBSERVER_URL", "http://127.0.0.1:3000"),
             partitions_start=partitions_start,
             duckdb_threads=int(threads),
-            duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "4GB"),
+            duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "3GB"),
             quarantine_threshold=quarantine_threshold,
             timezone=timezone,
             daily_run_at=_time_of_day(env, "DATATRENDZ_DAILY_RUN_AT", "02:30"),

@@ -12,10 +12,7 @@
 with deliveries as (
     select * from {{ deliveries }}
     {%- if is_incremental() and has_window() %}
-    where {{ key }} in (
-        select {{ key }} from {{ deliveries }}
-        where {{ partition_filter('delivered_date') }}
-    )
+    where {{ key_filter(key, 'select distinct ' ~ key ~ ' from ' ~ deliveries ~ ' where ' ~ partition_filter('delivered_date')) }}
     {%- endif %}
 ),
 

@@ -2,14 +2,11 @@
 -- version of a customer). Orders counted: completed sales; net revenue counts returns too.
 -- A daily run rebuilds only the customers touched by the window: delivered, ordering, or whose
 -- last order fell in it (a corrected day may have removed it); each from their whole history.
--- depends_on: {{ ref('stg_customers') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id') }}
 
 {%- set rebuild_touched_only = is_incremental() and has_window() %}
 
-with
-{%- if rebuild_touched_only %}
-touched_customers as (
+{%- set touched_customers %}
     select customer_id from {{ ref('stg_customers') }}
     where {{ partition_filter('delivered_date') }}
     union
@@ -19,13 +16,12 @@ touched_customers as (
     union
     select customer_id from {{ this }}
     where {{ partition_filter('last_order_date') }}
-),
-{%- endif %}
+{%- endset %}
 
-customer_versions as (
+with customer_versions as (
     select * from {{ ref('int_customer_versions') }}
     {%- if rebuild_touched_only %}
-    where customer_id in (select customer_id from touched_customers)
+    where customer_id in ({{ touched_customers }})
     {%- endif %}
 ),
 
@@ -33,7 +29,7 @@ orders as (
     select * from {{ ref('fct_orders') }}
     where customer_id is not null
     {%- if rebuild_touched_only %}
-        and customer_id in (select customer_id from touched_customers)
+        and customer_id in ({{ touched_customers }})
     {%- endif %}
 ),
 
