@@ -23,57 +23,54 @@ daily_sales as (
     group by order_date, store_id, product_id
 ),
 
-current_snapshots as (
-    select * from snapshots
-    where {{ partition_filter('snapshot_date') }}
+-- One row per day, store and product with a snapshot or a sale; trailing sums run over these rows
+-- (sorted once per store and product) instead of joining every snapshot to 28 days of history.
+store_product_days as (
+    select
+        coalesce(snapshots.snapshot_date, daily_sales.order_date) as activity_date,
+        coalesce(snapshots.store_id, daily_sales.store_id) as store_id,
+        coalesce(snapshots.product_id, daily_sales.product_id) as product_id,
+        snapshots.snapshot_date is not null as has_snapshot,
+        snapshots.quantity_on_hand,
+        snapshots.is_stock_out,
+        coalesce(daily_sales.units_sold, 0) as units_sold
+    from snapshots
+    full outer join daily_sales
+        on snapshots.snapshot_date = daily_sales.order_date
+        and snapshots.store_id = daily_sales.store_id
+        and snapshots.product_id = daily_sales.product_id
 ),
 
-stock_outs_28d as (
+trailing_sums as (
     select
-        current_snapshots.snapshot_date,
-        current_snapshots.store_id,
-        current_snapshots.product_id,
-        {{ as_count('sum(case when history.is_stock_out then 1 else 0 end)') }} as stock_out_days_28d
-    from current_snapshots
-    inner join snapshots as history
-        on current_snapshots.store_id = history.store_id
-        and current_snapshots.product_id = history.product_id
-        and history.snapshot_date between {{ add_days('current_snapshots.snapshot_date', -27) }} and current_snapshots.snapshot_date
-    group by current_snapshots.snapshot_date, current_snapshots.store_id, current_snapshots.product_id
-),
-
-sales_28d as (
-    select
-        current_snapshots.snapshot_date,
-        current_snapshots.store_id,
-        current_snapshots.product_id,
-        {{ as_count('sum(daily_sales.units_sold)') }} as units_sold_28d
-    from current_snapshots
-    inner join daily_sales
-        on current_snapshots.store_id = daily_sales.store_id
-        and current_snapshots.product_id = daily_sales.product_id
-        and daily_sales.order_date between {{ add_days('current_snapshots.snapshot_date', -27) }} and current_snapshots.snapshot_date
-    group by current_snapshots.snapshot_date, current_snapshots.store_id, current_snapshots.product_id
+        activity_date as snapshot_date,
+        store_id,
+        product_id,
+        has_snapshot,
+        quantity_on_hand,
+        is_stock_out,
+        sum(units_sold) over last_28_days as units_sold_28d,
+        sum(case when is_stock_out then 1 else 0 end) over last_28_days as stock_out_days_28d
+    from store_product_days
+    window last_28_days as (
+        partition by store_id, product_id
+        order by activity_date
+        range between interval '27 days' preceding and current row
+    )
 ),
 
 joined as (
     select
-        current_snapshots.snapshot_date,
-        current_snapshots.store_id,
-        current_snapshots.product_id,
-        current_snapshots.quantity_on_hand,
-        current_snapshots.is_stock_out,
-        coalesce(sales_28d.units_sold_28d, 0) as units_sold_28d,
-        coalesce(stock_outs_28d.stock_out_days_28d, 0) as stock_out_days_28d
-    from current_snapshots
-    left join sales_28d
-        on current_snapshots.snapshot_date = sales_28d.snapshot_date
-        and current_snapshots.store_id = sales_28d.store_id
-        and current_snapshots.product_id = sales_28d.product_id
-    left join stock_outs_28d
-        on current_snapshots.snapshot_date = stock_outs_28d.snapshot_date
-        and current_snapshots.store_id = stock_outs_28d.store_id
-        and current_snapshots.product_id = stock_outs_28d.product_id
+        snapshot_date,
+        store_id,
+        product_id,
+        quantity_on_hand,
+        is_stock_out,
+        {{ as_count('units_sold_28d') }} as units_sold_28d,
+        {{ as_count('stock_out_days_28d') }} as stock_out_days_28d
+    from trailing_sums
+    where has_snapshot
+        and {{ partition_filter('snapshot_date') }}
 )
 
 select
