@@ -69,7 +69,14 @@ def _build(
     ) -> Iterator[Any]:
         window = context.partition_time_window
         days = days_in_window(window.start, window.end)
-        args = ["build", "--vars", json.dumps(dbt_vars(days[0].isoformat(), days[-1].isoformat()))]
+        args = [
+            "build",
+            "--vars",
+            json.dumps(dbt_vars(days[0].isoformat(), days[-1].isoformat())),
+            # Unit tests check the SQL, not the data: they run with the test suite, not per day.
+            "--exclude-resource-type",
+            "unit_test",
+        ]
         if config.full_refresh:
             args.append("--full-refresh")
         yield from dbt.cli(args, context=context).stream()

@@ -2,12 +2,14 @@
 with orders as (
     select order_date, sum(net_amount) as net_amount, sum(line_count) as line_count
     from {{ ref('fct_orders') }}
+    where {{ partition_filter('order_date') }}
     group by order_date
 ),
 
 lines as (
     select order_date, sum(net_amount) as net_amount, count(*) as line_count
     from {{ ref('fct_order_lines') }}
+    where {{ partition_filter('order_date') }}
     group by order_date
 )
 

@@ -7,6 +7,7 @@ with kpi as (
         sum(units_sold) as units_sold,
         sum(units_returned) as units_returned
     from {{ ref('kpi_daily_sales') }}
+    where {{ partition_filter('sales_date') }}
     group by sales_date
 ),
 
@@ -18,6 +19,7 @@ lines as (
         sum(case when is_return_line then -quantity else 0 end) as units_returned
     from {{ ref('fct_order_lines') }}
     where not is_cancelled_order
+        and {{ partition_filter('order_date') }}
     group by order_date
 )
 

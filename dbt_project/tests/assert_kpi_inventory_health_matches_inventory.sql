@@ -3,10 +3,12 @@
 -- and include the day's own sales.
 with kpi as (
     select * from {{ ref('kpi_inventory_health') }}
+    where {{ partition_filter('snapshot_date') }}
 ),
 
 inventory as (
     select * from {{ ref('fct_inventory_daily') }}
+    where {{ partition_filter('snapshot_date') }}
 )
 
 select
