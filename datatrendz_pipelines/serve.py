@@ -245,9 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     print(f"Dagster instance: {config} (PostgreSQL database {env['DAGSTER_PG_DB']})")
-    running = [(s, start(s, env)) for s in wanted]
+    running: list[tuple[Service, subprocess.Popen[bytes]]] = []
     code = 0
     try:
+        for service in wanted:
+            running.append((service, start(service, env)))
         for service, process in running:
             if service.health_url:
                 wait_healthy(service.health_url, 300, process, service.name)
