@@ -47,6 +47,10 @@ FIRST, SENSOR_DAY, POOL_DAYS, KILL_DAY, BACKFILL_DAYS = (
     DAYS[4],
     DAYS[5:7],
 )
+# dagster-graphql's client still calls gql the old way.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Using variable_values and operation_name:DeprecationWarning"
+)
 RUN_TIMEOUT = 600  # seconds: a tiny day takes about a minute alone, far longer beside other work
 T = TypeVar("T")
 
