@@ -15,7 +15,7 @@ DAYS ?= 365
 HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
-.PHONY: install demo dev mlflow test lint format summary validate clean
+.PHONY: install demo dev mlflow serve test lint format summary validate clean
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ MLFLOW_TRACKING_URI ?= sqlite:///$(DATATRENDZ_HOME)/mlflow/mlflow.db
 mlflow: $(STAMP)
 	@mkdir -p $(DATATRENDZ_HOME)/mlflow
 	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host $(HOST) --port $(MLFLOW_PORT)
+
+# The deployment instance (dagster.yaml, PostgreSQL) with the webserver, the daemon and the MLflow UI.
+DAGSTER_SERVE_HOME ?= $(DATATRENDZ_HOME)/dagster-serve
+serve: $(STAMP)
+	$(VENV)/bin/python -m datatrendz_pipelines.serve --host $(HOST) --dagster-home $(DAGSTER_SERVE_HOME) \
+		--dagster-port $(DAGSTER_PORT) --mlflow-port $(MLFLOW_PORT)
 
 validate: $(STAMP)
 	@$(VENV)/bin/python -c "from datatrendz_pipelines.instance import ensure_local_instance; from datatrendz_pipelines.settings import Settings; ensure_local_instance(Settings.from_env())"

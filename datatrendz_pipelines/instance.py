@@ -18,6 +18,10 @@ concurrency:
     default_limit: 1
   runs:
     max_concurrent_runs: 4
+run_monitoring:
+  enabled: true
+  # A run whose process died gives its `warehouse` pool slot back instead of holding it forever.
+  free_slots_after_run_end_seconds: 30
 """
 
 

@@ -6,6 +6,7 @@ from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.metadata import markdown_table
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.resources import WarehouseResource
+from datatrendz_pipelines.retries import TRANSIENT_RETRY
 
 ALERTS_KEY = dg.AssetKey(["meta", "alerts"])
 
@@ -27,6 +28,9 @@ def build_alerts_asset(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
+        # Sending retries on its own and never repeats a notification (meta.alerts records each
+        # one), so a step retry after a dropped webhook or SMTP connection sends nothing twice.
+        retry_policy=TRANSIENT_RETRY,
     )
     def alerts(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource

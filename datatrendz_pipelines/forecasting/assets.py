@@ -18,6 +18,7 @@ from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.metadata import markdown_table
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.resources import WarehouseResource
+from datatrendz_pipelines.retries import TRANSIENT_RETRY
 from datatrendz_pipelines.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ HISTORY_ASSETS = [
     dg.AssetKey(["core", "dim_date"]),
     dg.AssetKey(["core", "fct_orders"]),
 ]
-# MLflow, the registry and the network fail transiently; a retry with backoff usually succeeds.
-TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
 
 class TrainingConfig(dg.Config):

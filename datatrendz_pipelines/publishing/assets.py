@@ -16,6 +16,7 @@ from datatrendz_pipelines.contracts import load_contracts
 from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.resources import WarehouseResource
+from datatrendz_pipelines.retries import TRANSIENT_RETRY
 
 # Too large to replace whole every day: these publish only the run's days.
 PUBLISHED_BY_DAY = {"kpi_inventory_health": "snapshot_date"}
@@ -130,7 +131,7 @@ def build_publish_asset(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
-        retry_policy=dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        retry_policy=TRANSIENT_RETRY,
     )
     def publish(
         context: dg.AssetExecutionContext,

@@ -15,7 +15,8 @@ from pydantic import Field
 
 from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.partitions import days_in_window
-from datatrendz_pipelines.warehouse.project import dbt_project
+from datatrendz_pipelines.retries import TRANSIENT_RETRY
+from datatrendz_pipelines.warehouse.project import dbt_project, dbt_target
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -63,6 +64,9 @@ def _build(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
+        # On the PostgreSQL target dbt talks to a server that may refuse connections for a
+        # moment; on DuckDB a failed build fails the same way again.
+        retry_policy=TRANSIENT_RETRY if dbt_target() == "postgres" else None,
     )
     def models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
