@@ -3,23 +3,30 @@
   (one row per key and delivered_date). A version opens on the day its attributes change; a
   delivery that changes nothing opens none. valid_to is exclusive, null for the current version.
 
-  In an incremental run with a partition window, only the entities delivered inside the window
-  are rebuilt, each from all its deliveries (so a late or corrected delivery renumbers its
-  versions correctly); the model's unique_key must be `key`, so delete+insert swaps exactly
-  those entities' versions.
+  In an incremental run with a partition window, only the entities delivered inside the window,
+  or loaded since the latest load the table holds (a day whose dbt run never happened), are
+  rebuilt, each from all its deliveries (so a late or corrected delivery renumbers its versions
+  correctly); the model's unique_key must be `key`, so delete+insert swaps exactly those
+  entities' versions. last_loaded_at, the entity's latest load, lets the next run tell.
 -#}
 {% macro scd2_versions(deliveries, key, version_id, attributes) -%}
 with deliveries as (
     select * from {{ deliveries }}
     {%- if is_incremental() and has_window() %}
-    where {{ key_filter(key, 'select distinct ' ~ key ~ ' from ' ~ deliveries ~ ' where ' ~ partition_filter('delivered_date')) }}
+    {%- set touched_keys %}
+        select distinct {{ key }} from {{ deliveries }}
+        where ({{ partition_filter('delivered_date') }})
+            or loaded_at > (select max(last_loaded_at) from {{ this }})
+    {%- endset %}
+    where {{ key_filter(key, touched_keys) }}
     {%- endif %}
 ),
 
 hashed as (
     select
         *,
-        {{ row_hash(attributes) }} as attributes_hash
+        {{ row_hash(attributes) }} as attributes_hash,
+        max(loaded_at) over (partition by {{ key }}) as last_loaded_at
     from deliveries
 ),
 
@@ -43,7 +50,8 @@ versioned as (
         {%- endfor %}
         delivered_date as valid_from,
         lead(delivered_date) over (partition by {{ key }} order by delivered_date) as valid_to,
-        cast(row_number() over (partition by {{ key }} order by delivered_date) as integer) as version_number
+        cast(row_number() over (partition by {{ key }} order by delivered_date) as integer) as version_number,
+        last_loaded_at
     from changes
 )
 

@@ -1,7 +1,8 @@
 -- Customer versions (SCD type 2) with the customer's order history to date (the same on every
 -- version of a customer). Orders counted: completed sales; net revenue counts returns too.
--- A daily run rebuilds only the customers touched by the window: delivered, ordering, or whose
--- last order fell in it (a corrected day may have removed it); each from their whole history.
+-- A daily run rebuilds only the customers touched by the window: delivered, ordering, whose last
+-- order fell in it (a corrected day may have removed it), or loaded since the table's latest
+-- load; each from their whole history.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id') }}
 
 {%- set rebuild_touched_only = is_incremental() and has_window() %}
@@ -16,6 +17,9 @@
     union
     select customer_id from {{ this }}
     where {{ partition_filter('last_order_date') }}
+    union
+    select customer_id from {{ ref('int_customer_versions') }}
+    where last_loaded_at > (select max(source_loaded_at) from {{ this }})
 {%- endset %}
 
 with customer_versions as (
@@ -82,6 +86,7 @@ select
     customer_versions.valid_from,
     customer_versions.valid_to,
     customer_versions.is_current,
+    customer_versions.last_loaded_at as source_loaded_at,
     order_history.first_order_id,
     order_history.first_order_date,
     order_history.first_order_net_revenue,
