@@ -71,11 +71,17 @@ def run_measured(
         sampler = threading.Thread(target=sample, daemon=True)
         if Path("/proc/self/statm").exists():
             sampler.start()
-        returncode = process.wait()
-        seconds = time.perf_counter() - started
-        done.set()
-        if sampler.is_alive():
-            sampler.join()
+        try:
+            returncode = process.wait()
+        except BaseException:  # interrupted: do not leave the measured run behind
+            process.terminate()
+            process.wait()
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            done.set()
+            if sampler.is_alive():
+                sampler.join()
     if not peak:
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return Measured(returncode, seconds, peak)
