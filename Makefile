@@ -15,7 +15,7 @@ DAYS ?= 365
 HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
-.PHONY: install demo dev mlflow serve test lint format summary validate clean
+.PHONY: install demo dev mlflow serve test lint format summary validate bench clean
 
 install: $(STAMP)
 
@@ -53,6 +53,12 @@ validate: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+# Benchmark: make bench SIZES=1M,10M REPEATS=3 (writes docs/benchmarks.md; not part of `make test`)
+SIZES ?= 1M,10M
+REPEATS ?= 3
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py --sizes $(SIZES) --repeats $(REPEATS) --out docs/benchmarks.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline and of its parts: scripts, not part of the test suite."""
