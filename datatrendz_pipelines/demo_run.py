@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from dagster import ExecuteInProcessResult
 
 MAIN_JOB = "daily_pipeline_job"
+# Dagster records a run's planned materializations one per asset and partition unless told to
+# record the partition range once per asset: 730 days x 56 assets was 19 minutes of SQLite
+# writes before the first step of a two-year run. The cost of the setting: a range run that
+# fails does not mark its partitions failed (they stay missing, so a re-run still picks them).
+PLANNED_RANGE_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 TRAINING_JOB = "weekly_training_job"
 
 
@@ -51,13 +57,19 @@ def run_job(
             ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
         }
-    with dg.DagsterInstance.get() as instance:
-        return job.execute_in_process(
-            instance=instance,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            raise_on_error=False,
-        )
+    previous = os.environ.get(PLANNED_RANGE_ENV)
+    os.environ.setdefault(PLANNED_RANGE_ENV, "true")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            return job.execute_in_process(
+                instance=instance,
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                raise_on_error=False,
+            )
+    finally:
+        if previous is None:
+            os.environ.pop(PLANNED_RANGE_ENV, None)
 
 
 def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteInProcessResult:

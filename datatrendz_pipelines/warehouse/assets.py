@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: staging -> intermediate -> core marts -> kpi, built per day."""
 
-import json
+import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,9 +38,28 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def dbt_vars(first_day: str, last_day: str) -> dict[str, str]:
-    """dbt vars for a partition window (inclusive days, YYYY-MM-DD)."""
-    return {"min_date": first_day, "max_date": last_day}
+def dbt_window_env(first_day: str, last_day: str) -> dict[str, str]:
+    """The partition window (inclusive days, YYYY-MM-DD) as the environment dbt reads it from.
+
+    Not `--vars`: vars that differ from the last parse make dbt re-parse the whole project on
+    every run (twice per run, one per dbt step), while the macros read these variables only when
+    a model executes (see dbt_project/macros/partition_window.sql)."""
+    return {"DATATRENDZ_DBT_MIN_DATE": first_day, "DATATRENDZ_DBT_MAX_DATE": last_day}
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block: the dbt CLI resource passes os.environ to dbt."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 # Models that read what the forecasting assets write: a dbt step of their own after them, so the
@@ -73,17 +93,12 @@ def _build(
     ) -> Iterator[Any]:
         window = context.partition_time_window
         days = days_in_window(window.start, window.end)
-        args = [
-            "build",
-            "--vars",
-            json.dumps(dbt_vars(days[0].isoformat(), days[-1].isoformat())),
-            # Unit tests check the SQL, not the data: they run with the test suite, not per day.
-            "--exclude-resource-type",
-            "unit_test",
-        ]
+        # Unit tests check the SQL, not the data: they run with the test suite, not per day.
+        args = ["build", "--exclude-resource-type", "unit_test"]
         if config.full_refresh:
             args.append("--full-refresh")
-        yield from dbt.cli(args, context=context).stream()
+        with environment(dbt_window_env(days[0].isoformat(), days[-1].isoformat())):
+            yield from dbt.cli(args, context=context).stream()
 
     return models
 

@@ -1,11 +1,17 @@
 {#-
-  The partition window: dbt vars `min_date` / `max_date` ('YYYY-MM-DD', inclusive).
-  Absent (null) means "no bound": a run without vars covers all history.
-  Daily runs pass both, e.g. --vars '{"min_date": "2024-11-30", "max_date": "2024-11-30"}'.
+  The partition window: dbt vars `min_date` / `max_date` ('YYYY-MM-DD', inclusive), or else the
+  environment variables DATATRENDZ_DBT_MIN_DATE / DATATRENDZ_DBT_MAX_DATE.
+  Absent (null) means "no bound": a run without either covers all history.
+  By hand: --vars '{"min_date": "2024-11-30", "max_date": "2024-11-30"}'. The pipeline sets the
+  environment instead: vars that differ from the last parse make dbt re-parse the whole project,
+  while the environment is read only when a model runs (`execute`), so parsing never sees it.
 -#}
 
 {% macro _window_var(name) -%}
     {%- set value = var(name, none) -%}
+    {%- if (value is none or value | string | trim == '') and execute -%}
+        {%- set value = env_var('DATATRENDZ_DBT_' ~ name | upper, '') -%}
+    {%- endif -%}
     {%- if value is none or value | string | trim == '' -%}
         {{ return(none) }}
     {%- endif -%}

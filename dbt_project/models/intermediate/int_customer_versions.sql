@@ -1,6 +1,6 @@
 -- SCD type 2 history of customers, derived from every delivered version in raw (deterministic,
 -- rebuildable). A daily run rebuilds only the customers delivered that day.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id', on_schema_change='append_new_columns') }}
 
 {{ scd2_versions(
     ref('stg_customers'),

@@ -3,7 +3,7 @@
 -- A daily run rebuilds only the customers touched by the window: delivered, ordering, whose last
 -- order fell in it (a corrected day may have removed it), or loaded since the table's latest
 -- load; each from their whole history.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id', on_schema_change='append_new_columns') }}
 
 {%- set rebuild_touched_only = is_incremental() and has_window() %}
 
