@@ -18,8 +18,20 @@ from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.resources import WarehouseResource
 from datatrendz_pipelines.retries import TRANSIENT_RETRY
 
-# Too large to replace whole every day: these publish only the run's days.
-PUBLISHED_BY_DAY = {"kpi_inventory_health": "snapshot_date"}
+# Tables keyed by day, whose dbt models rebuild only the run's days: these publish only those
+# days, so a daily publish costs the same on any history (replacing them whole grew from 2.4 s
+# on 3 months to 11.5 s on 2 years at 1M order lines). Their first column is the day, which
+# also partitions their Parquet export. The weekly, cohort and forecast tables change rows
+# outside the run's days and are replaced whole.
+PUBLISHED_BY_DAY = {
+    "kpi_daily_sales": "sales_date",
+    "kpi_top_products_daily": "sales_date",
+    "kpi_customers_daily": "customer_date",
+    "kpi_web_funnel_daily": "session_date",
+    "kpi_marketing_daily": "marketing_date",
+    "kpi_executive_summary": "summary_date",
+    "kpi_inventory_health": "snapshot_date",
+}
 
 
 class PublishTargetResource(dg.ConfigurableResource):
