@@ -77,24 +77,15 @@ def label(lines: int) -> str:
 @contextmanager
 def publish_database() -> Iterator[str]:
     """DATATRENDZ_PUBLISH_URL when set; else a new database on the local server, dropped after."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
+    from datatrendz_pipelines.publishing.bench_publish import scratch_database
 
     if os.environ.get("DATATRENDZ_PUBLISH_URL"):
         yield os.environ["DATATRENDZ_PUBLISH_URL"]
         return
-    admin_url = os.environ.get(ADMIN_URL_VAR, DEFAULT_ADMIN_URL)
-    name = f"datatrendz_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        try:
-            url = make_conninfo(admin_url, dbname=name)
-            with psycopg.connect(url) as pg:
-                pg.execute("create schema analytics")
-            yield url
-        finally:
-            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(
+        os.environ.get(ADMIN_URL_VAR, DEFAULT_ADMIN_URL), "datatrendz_bench"
+    ) as url:
+        yield url
 
 
 def child_env(home: Path, start: dt.date, publish_url: str, mlflow_dir: Path) -> dict[str, str]:

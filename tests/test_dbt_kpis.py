@@ -44,6 +44,7 @@ from typing import Any
 import pytest
 
 from datatrendz_pipelines.contracts import load_contracts
+from datatrendz_pipelines.warehouse.assets import environment
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 POSTGRES_URL = os.environ.get(
@@ -366,20 +367,6 @@ def create_raw_tables(
 # Warehouses and dbt runs
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _release_duckdb() -> None:
     """dbt-duckdb keeps its database open in-process after a run: close it so we can read it."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -418,7 +405,7 @@ class Warehouse:
             str(self.work_dir / "logs"),
             "--quiet",
         ]
-        with _environment(self.env):
+        with environment(self.env):
             if self.manifest is None:
                 parsed = dbtRunner().invoke(["parse", *command[len(args) :]])
                 assert parsed.success, parsed.exception

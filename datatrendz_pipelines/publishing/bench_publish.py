@@ -17,7 +17,8 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import psycopg
@@ -65,25 +66,32 @@ def _median_seconds(run: Callable[[], None], repeat: int) -> float:
     return statistics.median(times)
 
 
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new database `<prefix>_<random>` with an empty `analytics` schema on admin_url's server;
+    yields its URL and drops it (forcing out connections) when the block ends, even on error."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        try:
+            url = make_conninfo(admin_url, dbname=name)
+            with psycopg.connect(url) as pg:
+                pg.execute("create schema analytics")
+            yield url
+        finally:
+            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     admin_url = os.environ.get(URL_VAR, "postgresql://postgres@127.0.0.1:5432/postgres")
-    database = f"datatrendz_pub_bench_{uuid.uuid4().hex[:8]}"
     table = normalise(order_lines(args.rows))
     plan = copy_plan(table)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
-        try:
-            url = make_conninfo(admin_url, dbname=database)
-            with psycopg.connect(url) as pg:
-                pg.execute("create schema analytics")
-                pg.commit()
-                results = _measure(pg, url, table, plan, args.repeat)
-        finally:
-            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(database)))
+    with scratch_database(admin_url, "datatrendz_pub_bench") as url, psycopg.connect(url) as pg:
+        results = _measure(pg, url, table, plan, args.repeat)
     size_mb = sum(len(c) for c in iter_copy_data(table, plan)) / 1e6
     print(f"{args.rows:,} rows x {table.num_columns} columns, {size_mb:.0f} MB of binary COPY data")
     bare = results["bare COPY (lower bound)"]
