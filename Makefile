@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 export DATATRENDZ_HOME ?= $(CURDIR)/.datatrendz
 export DAGSTER_HOME ?= $(DATATRENDZ_HOME)/dagster
+# Dagster's switches for runs over many days (see datatrendz_pipelines/instance.py).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 # The environment turns off .pyc writing; compiled bytecode halves import times here.
 export UV_COMPILE_BYTECODE := 1
 UV := $(or $(shell command -v uv 2>/dev/null),$(PYTHON) -m uv)

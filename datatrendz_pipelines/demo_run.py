@@ -13,18 +13,13 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from datatrendz_pipelines.ingestion.landing import LandingZone
-from datatrendz_pipelines.instance import ensure_local_instance
+from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT, ensure_local_instance
 from datatrendz_pipelines.settings import Settings
 
 if TYPE_CHECKING:
     from dagster import ExecuteInProcessResult
 
 MAIN_JOB = "daily_pipeline_job"
-# Dagster records a run's planned materializations one per asset and partition unless told to
-# record the partition range once per asset: 730 days x 56 assets was 19 minutes of SQLite
-# writes before the first step of a two-year run. The cost of the setting: a range run that
-# fails does not mark its partitions failed (they stay missing, so a re-run still picks them).
-PLANNED_RANGE_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 TRAINING_JOB = "weekly_training_job"
 
 
@@ -46,6 +41,7 @@ def run_job(
     )
 
     from datatrendz_pipelines.definitions import build_definitions
+    from datatrendz_pipelines.warehouse.assets import environment
 
     # The demo's console is for people: API-stability notices belong in the test suite.
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
@@ -57,19 +53,14 @@ def run_job(
             ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
         }
-    previous = os.environ.get(PLANNED_RANGE_ENV)
-    os.environ.setdefault(PLANNED_RANGE_ENV, "true")
-    try:
-        with dg.DagsterInstance.get() as instance:
-            return job.execute_in_process(
-                instance=instance,
-                tags=tags,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                raise_on_error=False,
-            )
-    finally:
-        if previous is None:
-            os.environ.pop(PLANNED_RANGE_ENV, None)
+    switches = {k: v for k, v in RANGE_RUN_ENVIRONMENT.items() if k not in os.environ}
+    with environment(switches), dg.DagsterInstance.get() as instance:
+        return job.execute_in_process(
+            instance=instance,
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
 
 
 def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteInProcessResult:

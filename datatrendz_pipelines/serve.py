@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT
 from datatrendz_pipelines.settings import PROJECT_ROOT, Settings
 
 DEPLOY_INSTANCE_YAML = PROJECT_ROOT / "dagster.yaml"
@@ -54,10 +55,11 @@ def serve_env(
     environ: Mapping[str, str], dagster_home: Path, host: str, dagster_port: int, mlflow_port: int
 ) -> dict[str, str]:
     """The environment the services run with: `environ`, DAGSTER_HOME, and defaults for the
-    DAGSTER_PG_* parts and the UI links (only where `environ` leaves them unset)."""
+    DAGSTER_PG_* parts, Dagster's range-run switches and the UI links (only where `environ`
+    leaves them unset)."""
     env = dict(environ)
     env["DAGSTER_HOME"] = str(dagster_home)
-    for var, default in PG_DEFAULTS.items():
+    for var, default in (PG_DEFAULTS | RANGE_RUN_ENVIRONMENT).items():
         env.setdefault(var, default)
     env.setdefault("DATATRENDZ_WEBSERVER_URL", f"http://{host}:{dagster_port}")
     env.setdefault("DATATRENDZ_MLFLOW_UI_URL", f"http://{host}:{mlflow_port}")

@@ -623,8 +623,17 @@ def test_serve_builds_the_three_services_on_the_given_host_and_ports(tmp_path):
 
 
 def test_serve_env_defaults_the_instance_database_but_keeps_what_is_set(tmp_path):
-    env = serve.serve_env({"DAGSTER_PG_HOST": "db.internal"}, tmp_path, "127.0.0.1", 3100, 5100)
+    env = serve.serve_env(
+        {"DAGSTER_PG_HOST": "db.internal", "DAGSTER_EVENT_BATCH_SIZE": "200"},
+        tmp_path,
+        "127.0.0.1",
+        3100,
+        5100,
+    )
     assert env["DAGSTER_HOME"] == str(tmp_path)
+    # Dagster's range-run switches reach the run workers unless set otherwise.
+    assert env["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "true"
+    assert env["DAGSTER_EVENT_BATCH_SIZE"] == "200"
     assert env["DAGSTER_PG_HOST"] == "db.internal"
     assert env["DAGSTER_PG_DB"] == "datatrendz_dagster" and env["DAGSTER_PG_PORT"] == "5432"
     assert env["DATATRENDZ_WEBSERVER_URL"] == "http://127.0.0.1:3100"

@@ -1,0 +1,90 @@
+"""Dagster's SQLite event log, writing a range run's materializations in one transaction.
+
+A run over a range of days records one materialization per asset per day: 56 assets x 730 days
+is about 41,000 events. Dagster's SQLite storage writes each in two transactions of its own
+(the run's file, then the cross-run index), ~12 ms apiece here, so a two-year backfill spent 8
+minutes recording. Dagster hands a step's materializations to `store_event_batch` when
+`DAGSTER_EVENT_BATCH_SIZE` is set (its PostgreSQL storage writes them with one statement); this
+class does the same for SQLite: the same rows, tags and asset records as storing them one by
+one, in one transaction per database file. Layout and schema are Dagster's own, so an instance
+can switch between this class and the default without migration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dagster._config import StringSource
+from dagster._core.events import DagsterEventType
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._serdes import ConfigurableClassData
+
+# The event kinds whose batches are written together; any other batch is stored one by one.
+BATCHED_KINDS = frozenset(
+    {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION}
+)
+# Events per batch: one step's materializations of a range run arrive as one batch of up to this.
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+EVENT_BATCH_SIZE = "1000"
+
+
+def event_log_dir(dagster_home: str) -> str:
+    """Where Dagster's default SQLite storage keeps the run event logs under an instance home."""
+    return os.path.join(dagster_home, "history", "runs", "")
+
+
+class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
+    """SqliteEventLogStorage whose `store_event_batch` writes a batch in one transaction.
+
+    Configured in dagster.yaml with the instance home, like Dagster's own `storage: sqlite`:
+
+        event_log_storage:
+          module: datatrendz_pipelines.event_log
+          class: BatchedSqliteEventLogStorage
+          config:
+            base_dir: {env: DAGSTER_HOME}
+    """
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._instance_home = base_dir
+        super().__init__(event_log_dir(base_dir), inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls) -> Mapping[str, Any]:
+        return {"base_dir": StringSource}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> BatchedSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        kinds = {event.get_dagster_event().event_type for event in events}
+        if len(events) < 2 or len(kinds) != 1 or not kinds <= BATCHED_KINDS:
+            super().store_event_batch(events)
+            return
+        if len({event.run_id for event in events}) != 1:
+            super().store_event_batch(events)
+            return
+        rows = [self._event_to_row(event) for event in events]
+        table = SqlEventLogStorageTable
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(table.insert(), rows)
+        # Asset events are mirrored into the index file, whose ids the tags and asset rows use.
+        with self.index_transaction() as conn:
+            inserted = conn.execute(
+                table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
+            )
+            event_ids = [row[0] for row in inserted]
+            self._store_asset_event_tags(conn, events, event_ids)
+            latest: dict[Any, tuple[EventLogEntry, int]] = {}
+            for event, event_id in zip(events, event_ids, strict=True):
+                latest[event.get_dagster_event().asset_key] = (event, event_id)
+            # The asset row holds the latest event of each asset, as storing one by one leaves it.
+            for event, event_id in latest.values():
+                self._store_asset_event(conn, event, event_id)

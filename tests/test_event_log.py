@@ -1,0 +1,136 @@
+"""The batched SQLite event log records a range run exactly as Dagster's own SQLite storage does."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+from dagster._serdes import deserialize_value
+
+from datatrendz_pipelines.event_log import BatchedSqliteEventLogStorage
+from datatrendz_pipelines.instance import (
+    LOCAL_INSTANCE_YAML,
+    RANGE_RUN_ENVIRONMENT,
+    ensure_local_instance,
+)
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-10")
+PARTITION_KEYS = DAYS.get_partition_keys()
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def daily_rows(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    return dg.MaterializeResult(
+        metadata={"days": (window.end - window.start).days},
+        data_version=dg.DataVersion(window.start.date().isoformat()),
+    )
+
+
+@dg.asset(deps=[daily_rows])
+def summary() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"ok": True})
+
+
+def _run_range(home: Path, first: str, last: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Run the two assets over first..last on the instance at `home`; what the instance knows."""
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    for name, value in RANGE_RUN_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    job = dg.Definitions(
+        assets=[daily_rows, summary],
+        jobs=[dg.define_asset_job("range_job")],
+        executor=dg.in_process_executor,
+    ).resolve_job_def("range_job")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        )
+        assert result.success
+        key = daily_rows.key
+        latest = instance.get_latest_materialization_event(key)
+        records = instance.fetch_materializations(key, limit=1000).records
+        # The asset row caches the latest materialization (reads fall back to the events table).
+        row = instance.event_log_storage._fetch_asset_rows(asset_keys=[key])[0]
+        cached = (
+            deserialize_value(row["last_materialization"]) if row["last_materialization"] else None
+        )
+        return {
+            "asset_row": (
+                cached.partition_key if cached else None,
+                row["last_run_id"] == result.run_id,
+            ),
+            "storage": type(instance.event_log_storage).__name__,
+            "partitions": sorted(instance.get_materialized_partitions(key)),
+            "materializations": len(records),
+            "latest_partition": latest.dagster_event.partition if latest else None,
+            "summary": instance.get_latest_materialization_event(summary.key) is not None,
+            "run_events": sorted(
+                {e.dagster_event.event_type_value for e in instance.all_logs(result.run_id)}
+            ),
+            "indexed_versions": instance.event_log_storage.get_latest_tags_by_partition(
+                key, dg.DagsterEventType.ASSET_MATERIALIZATION, ["dagster/data_version"]
+            ),
+            "data_versions": {
+                r.partition_key: r.asset_materialization.tags.get("dagster/data_version")
+                for r in records
+            },
+        }
+
+
+def test_a_range_run_is_recorded_as_by_the_default_storage(tmp_path, monkeypatch):
+    default_home = tmp_path / "default"
+    default_home.mkdir()
+    (default_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    batched_home = tmp_path / "batched"
+    batched_home.mkdir()
+    (batched_home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+
+    expected = _run_range(default_home, "2024-01-01", "2024-01-31", monkeypatch)
+    batched = _run_range(batched_home, "2024-01-01", "2024-01-31", monkeypatch)
+
+    assert expected.pop("storage") == "SqliteEventLogStorage"
+    assert batched.pop("storage") == BatchedSqliteEventLogStorage.__name__
+    assert batched == expected
+    assert batched["materializations"] == 31
+    assert batched["latest_partition"] == "2024-01-31"
+    assert batched["asset_row"] == ("2024-01-31", True)
+    assert batched["data_versions"]["2024-01-05"] == "2024-01-01"
+    assert len(batched["indexed_versions"]) == 31
+
+
+def test_a_second_range_adds_its_days_and_a_single_day_run_still_works(tmp_path, monkeypatch):
+    home = tmp_path / "batched"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    _run_range(home, "2024-01-01", "2024-01-20", monkeypatch)
+    _run_range(home, "2024-01-15", "2024-02-05", monkeypatch)
+    after = _run_range(home, "2024-02-07", "2024-02-07", monkeypatch)
+    assert after["partitions"] == [*PARTITION_KEYS[:36], "2024-02-07"]
+    assert after["materializations"] == 20 + 22 + 1
+    assert after["latest_partition"] == "2024-02-07"
+
+
+def test_the_local_instance_file_is_written_and_upgraded_but_hand_edits_are_kept(
+    settings, monkeypatch
+):
+    home = ensure_local_instance(settings)
+    config = home / "dagster.yaml"
+    assert config.read_text() == LOCAL_INSTANCE_YAML
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+
+    config.write_text(
+        "# Local Dagster instance for the demo and `make dev` (SQLite storage under DAGSTER_HOME).\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    ensure_local_instance(settings)
+    assert config.read_text() == LOCAL_INSTANCE_YAML
+
+    config.write_text("telemetry:\n  enabled: false\n")
+    ensure_local_instance(settings)
+    assert config.read_text() == "telemetry:\n  enabled: false\n"
