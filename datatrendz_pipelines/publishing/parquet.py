@@ -49,15 +49,19 @@ def export_parquet(
     if table.num_rows == 0:
         return _result(fs, [], 0)  # no day to replace
     day_numbers = days.cast(pa.date32()).cast(pa.int32()).to_numpy()
-    order = np.argsort(day_numbers, kind="stable")
-    sorted_days = day_numbers[order]
-    starts = np.flatnonzero(np.r_[True, sorted_days[1:] != sorted_days[:-1]])
-    ends = np.r_[starts[1:], len(sorted_days)]
     content = table.drop_columns([date_column]) if date_column == PARTITION_KEY else table
+    # Each day is a zero-copy slice of the rows in day order: a `take` per day re-read the
+    # whole table each time (730 days of 3.9M rows: 60 s instead of 2).
+    if np.any(day_numbers[1:] < day_numbers[:-1]):
+        order = np.argsort(day_numbers, kind="stable")
+        day_numbers, content = day_numbers[order], content.take(pa.array(order))
+    content = content.combine_chunks()
+    starts = np.flatnonzero(np.r_[True, day_numbers[1:] != day_numbers[:-1]])
+    ends = np.r_[starts[1:], len(day_numbers)]
     files = []
     for start, end in zip(starts, ends, strict=True):
-        day = np.datetime64(int(sorted_days[start]), "D")
-        part = content.take(pa.array(order[start:end]))
+        day = np.datetime64(int(day_numbers[start]), "D")
+        part = content.slice(start, end - start)
         files.append(_write(fs, part, f"{folder}/{PARTITION_KEY}={day}/part-0.parquet"))
     return _result(fs, files, table.num_rows)
 

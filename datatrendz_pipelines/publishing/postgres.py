@@ -61,6 +61,7 @@ def publish_table(
     name: str,
     comments: TableComments | None = None,
     primary_key: list[str] | None = None,
+    index_columns: list[str] | None = None,
     reader_role: str | None = "datatrendz_bi",
     role: str | None = None,
     as_of_date: dt.date | None = None,
@@ -72,7 +73,8 @@ def publish_table(
     """Replace `<schema>.<name>` by the rows of `table`, atomically.
 
     Builds `<name>__new_<8 hex>` (column types from Arrow), COPYs the rows, adds the primary
-    key, ANALYZEs it, comments it and grants SELECT to `reader_role` (when that role exists), then
+    key and an index on each of `index_columns` (after the load: 3x faster than loading into
+    an indexed table), ANALYZEs it, comments it and grants SELECT to `reader_role` (when that role exists), then
     locks the old table (waiting at most `lock_timeout_s` per attempt for long readers to finish,
     `lock_attempts` times), drops it, renames the new one and upserts `publish_status`; one commit.
     `role`: `SET ROLE` first so the table is owned by the writer role. The schema must exist
@@ -85,6 +87,9 @@ def publish_table(
     missing = sorted(set(primary_key or []) - set(table.column_names))
     if missing:
         raise ValueError(f"primary key columns {missing} are not columns of {name!r}")
+    missing = sorted(set(index_columns or []) - set(table.column_names))
+    if missing:
+        raise ValueError(f"index columns {missing} are not columns of {name!r}")
     started = time.perf_counter()
     suffix = uuid.uuid4().hex[:8]
     staging = f"{name}{STAGING_MARK}{suffix}"
@@ -101,6 +106,14 @@ def publish_table(
                         new,
                         sql.Identifier(f"publish_{suffix}_pkey"),
                         sql.SQL(", ").join(map(sql.Identifier, primary_key)),
+                    )
+                )
+            for column in index_columns or []:
+                pg.execute(
+                    sql.SQL("create index {} on {} ({})").format(
+                        sql.Identifier(f"publish_{suffix}_{column}_idx"),
+                        new,
+                        sql.Identifier(column),
                     )
                 )
             pg.execute(sql.SQL("analyze {}").format(new))
@@ -120,6 +133,13 @@ def publish_table(
                         target,
                         sql.Identifier(f"publish_{suffix}_pkey"),
                         sql.Identifier(f"{name}_pkey"),
+                    )
+                )
+            for column in index_columns or []:
+                pg.execute(
+                    sql.SQL("alter index {} rename to {}").format(
+                        sql.Identifier(schema, f"publish_{suffix}_{column}_idx"),
+                        sql.Identifier(_index_name(name, column)),
                     )
                 )
             record_publish_status(
@@ -153,8 +173,10 @@ def publish_partitions(
 ) -> PublishResult:
     """Replace the rows of `days` (default: the days in `table`) of a large daily table.
 
-    In one transaction: create `<schema>.<name>` with an index on `date_column` if missing (else
-    check its columns match), delete those days, COPY the new rows, upsert `publish_status`.
+    In one transaction: check the columns of `<schema>.<name>` match, delete those days, COPY
+    the new rows, upsert `publish_status`. A table that does not exist yet (the first publish,
+    usually of all history) is built as `publish_table` builds one, with an index on
+    `date_column`.
     Readers see the days before or after (MVCC), never without them. Every row of `table` must
     fall on one of `days`, or the next publish of its day would duplicate it.
     """
@@ -176,15 +198,22 @@ def publish_partitions(
     with open_connection(pg_conninfo, role) as pg:
         ensure_publish_status(pg, schema)
         pg.commit()
+        if not table_exists(pg, schema, name):
+            return publish_table(
+                pg_conninfo,
+                table,
+                schema=schema,
+                name=name,
+                comments=comments,
+                index_columns=[date_column],
+                reader_role=reader_role,
+                role=role,
+                as_of_date=as_of_date or (max(days) if days else None),
+                dagster_run_id=dagster_run_id,
+            )
         with pg.transaction():
             pg.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"{schema}.{name}"])
-            if table_exists(pg, schema, name):
-                check_columns(pg, schema, name, plan)
-            else:
-                create_table(pg, target, plan)
-                pg.execute(
-                    sql.SQL("create index on {} ({})").format(target, sql.Identifier(date_column))
-                )
+            check_columns(pg, schema, name, plan)
             grant_reader(pg, target, reader_role)
             apply_comments(pg, schema, name, comments)
             pg.execute(
@@ -203,3 +232,8 @@ def publish_partitions(
                 dagster_run_id=dagster_run_id,
             )
     return PublishResult(table.num_rows, sent, time.perf_counter() - started)
+
+
+def _index_name(table: str, column: str) -> str:
+    """PostgreSQL's own name for `create index on <table> (<column>)`, within 63 bytes."""
+    return f"{table}_{column}_idx"[:63]
