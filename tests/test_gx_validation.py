@@ -98,7 +98,7 @@ def test_frame_from_duckdb_gives_stable_dtypes():
     )
     frame = frame_from_duckdb(conn, "SELECT * FROM t")
     assert {c: str(t) for c, t in frame.dtypes.items()} == {
-        "i": "Int32",
+        "i": "Int64",
         "b": "Int64",
         "p": "float64",
         "d": "datetime64[us]",
@@ -106,6 +106,10 @@ def test_frame_from_duckdb_gives_stable_dtypes():
         "s": "str",
     }
     assert frame["p"][0] == 9.99
+    # Without NULLs integers are numpy int64, which GX compares vectorised.
+    dense = frame_from_duckdb(conn, "SELECT i, b FROM t WHERE i IS NOT NULL")
+    assert [str(t) for t in dense.dtypes] == ["int64", "int64"]
+    assert dense["i"].tolist() == [1]
 
 
 @pytest.mark.parametrize("source", ["order_lines", "customers"])
@@ -227,3 +231,21 @@ def test_data_docs_are_built_for_this_run(tmp_path: Path):
         assert "unit_price_min" in summary.as_metadata()["failed_rules"]
     assert first.data_docs_url != second.data_docs_url  # same partition, two runs, two pages
     assert validate_frame(c, frame).data_docs_url is None  # no docs_dir: nothing written
+
+
+def test_the_data_docs_index_lists_only_the_latest_validations(tmp_path: Path, monkeypatch):
+    import datatrendz_pipelines.quality.gx_validation as gx_validation
+
+    monkeypatch.setattr(gx_validation, "DATA_DOCS_INDEX_LIMIT", 2)
+    c = contract("order_lines")
+    frame = raw_frame("order_lines", ORDER_LINES)
+    urls = [
+        validate_frame(c, frame, docs_dir=tmp_path / "docs", run_name=f"run-{i}").data_docs_url
+        for i in range(3)
+    ]
+    site = Path(unquote(urlparse(urls[-1]).path)).parents[3]  # validations/<suite>/<run>/<time>
+    index = (site.parent / "index.html").read_text()
+    pages = [Path(unquote(urlparse(u).path)).relative_to(site.parent).as_posix() for u in urls]
+    listed = [u for u, page in zip(urls, pages, strict=True) if page in index]
+    assert listed == urls[1:]  # the two latest; all three pages stay on disk
+    assert all(Path(unquote(urlparse(u).path)).exists() for u in urls)

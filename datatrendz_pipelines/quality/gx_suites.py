@@ -27,14 +27,15 @@ COLUMNS_PRESENT = "columns_present"
 MAX_IN_SET_VALUES = 5_000
 
 # Contract type -> the numpy scalar type `ExpectColumnValuesToBeOfType` compares with
-# `dtype.type` on pandas. That comparison ignores nullability and datetime units: "int32" matches
-# both int32 and the nullable Int32 that `frame_from_duckdb` produces, "datetime64" any unit,
+# `dtype.type` on pandas. That comparison ignores nullability and datetime units: "int64" matches
+# both int64 and the nullable Int64 that `frame_from_duckdb` produces, "datetime64" any unit,
 # "bool" both bool and boolean, "str" pandas 3's "str" dtype. (`ExpectColumnValuesToBeInTypeList`
 # is stricter and, in GX 1.24, matches no spelling of pandas 3's "str" dtype: do not use it.)
-# DECIMAL and DATE are float64 and datetime64[us] because `frame_from_duckdb` converts them.
+# INTEGER is int64 and DECIMAL and DATE are float64 and datetime64[us] because
+# `frame_from_duckdb` converts them.
 PANDAS_SCALAR_TYPES = {
     "VARCHAR": "str",
-    "INTEGER": "int32",
+    "INTEGER": "int64",
     "BIGINT": "int64",
     "DOUBLE": "float64",
     "DECIMAL": "float64",

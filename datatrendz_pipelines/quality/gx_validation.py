@@ -13,6 +13,7 @@ through GX_ANALYTICS_ENABLED in case a later version brings them back, and progr
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import os
@@ -92,43 +93,64 @@ class ValidationSummary:
 def frame_from_duckdb(
     conn: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """Run `sql` in DuckDB and return the rows as a DataFrame with stable, GX-friendly dtypes.
+    """Run `sql` in DuckDB and return the rows as a DataFrame with GX-friendly dtypes.
 
     Through Arrow, as-is, a DuckDB column's dtype depends on the data: INTEGER is int32 without
     NULLs and float64 with them, BOOLEAN bool or object, DATE object (datetime.date) and DECIMAL
-    object (decimal.Decimal, compared value by value in Python). So this helper maps integers to
-    nullable Int32/Int64 and booleans to nullable boolean whatever the NULLs, DATE to
-    datetime64[us], and DECIMAL to float64 (exact to the cent for DECIMAL(12,2), whose at most 12
-    digits fit float64's 15; bounds checks become vectorised). VARCHAR stays pandas 3's "str".
+    object (decimal.Decimal, compared value by value in Python). So this helper maps every
+    integer to int64 (numpy int64 without NULLs, nullable Int64 with them: GX compares numpy
+    int64 and float64 columns vectorised and every other dtype value by value in Python, 1 s per
+    million values), booleans to nullable boolean whatever the NULLs, DATE to datetime64[us],
+    and DECIMAL to float64 (exact to the cent for DECIMAL(12,2), whose at most 12 digits fit
+    float64's 15; bounds checks become vectorised). VARCHAR stays pandas 3's "str". Either
+    integer dtype meets the "int64" type expectation (`gx_suites.PANDAS_SCALAR_TYPES`).
     """
     import pyarrow as pa
 
     table = conn.sql(sql, params=params).to_arrow_table()
-    columns = []
-    for column in table.columns:
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type):
+            column = column.cast(pa.int64())
+            columns[name] = (
+                column.to_numpy() if column.null_count == 0 else pd.array(column, dtype="Int64")
+            )
+            continue
         if pa.types.is_decimal(column.type):
             column = column.cast(pa.float64())
         elif pa.types.is_date(column.type):
             column = column.cast(pa.timestamp("us"))
-        columns.append(column)
-    table = pa.table(columns, names=table.column_names)
-    nullable = {
-        pa.int8(): pd.Int8Dtype(),
-        pa.int16(): pd.Int16Dtype(),
-        pa.int32(): pd.Int32Dtype(),
-        pa.int64(): pd.Int64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
-    }
-    return table.to_pandas(types_mapper=nullable.get)
+        columns[name] = column
+    rest = pa.table({n: c for n, c in columns.items() if isinstance(c, pa.ChunkedArray)})
+    frame = rest.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    for name, values in columns.items():
+        if not isinstance(values, pa.ChunkedArray):
+            frame[name] = values
+    return frame[list(table.column_names)]
+
+
+# The Data Docs index lists this many of the latest validations. GX reads every stored result
+# it lists each time it rebuilds the index (after every validation), so an unlimited index grew
+# with each day's eight results: a year of daily runs is ~2,900 results, seconds per rebuild.
+DATA_DOCS_INDEX_LIMIT = 240
 
 
 def _quiet_context(context: Any) -> Any:
-    """Switch off analytics and progress bars; persist it only if the setting changes."""
-    if context.config.analytics_enabled is not False or context.progress_bars != {
+    """Switch off analytics and progress bars and bound the Data Docs index; persist it only
+    if a setting changes."""
+    changed = context.config.analytics_enabled is not False or context.progress_bars != {
         "globally": False
-    }:
-        context.config.analytics_enabled = False
-        context.variables.progress_bars = {"globally": False}
+    }
+    context.config.analytics_enabled = False
+    context.variables.progress_bars = {"globally": False}
+    sites = copy.deepcopy(context.variables.data_docs_sites or {})
+    for site in sites.values():
+        index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
+        if index.get("validation_results_limit") != DATA_DOCS_INDEX_LIMIT:
+            index["validation_results_limit"] = DATA_DOCS_INDEX_LIMIT
+            context.variables.data_docs_sites = sites
+            changed = True
+    if changed:
         context.variables.save()  # a file context writes great_expectations.yml; ephemeral: no-op
     return context
 
