@@ -156,7 +156,7 @@ def measure_repeat(
         warehouse,
         work / "dbt_bound",
         END,
-        PROJECT_ROOT / "dbt_project" / "target" / "manifest.json",
+        home / "dbt" / "duckdb" / "manifest.json",  # the build's parse (warehouse.project)
     )
     shutil.rmtree(work / "dbt_bound", ignore_errors=True)
     bound = {

@@ -167,3 +167,15 @@ def test_the_injected_kpi_anomalies_are_recorded_as_alerts(pipeline):
     assert ("revenue_anomaly", f"{drop.detail['store_id']}|store", drop.date) in alerts
     (volume,) = [f for f in manifest.faults("volume_drop") if f.source == "orders"]
     assert ("data_volume_drop", "orders", volume.date) in alerts
+
+
+def test_dbt_steps_reuse_the_parse_of_their_home(pipeline):
+    settings, _, _ = pipeline
+    state = settings.home / "dbt" / "duckdb"
+    assert (state / "manifest.json").exists() and (state / "partial_parse.msgpack").exists()
+    step_logs = sorted(state.glob("*/dbt.log"))
+    assert 2 <= len(step_logs) <= 10  # the main dbt step and the forecast KPI step, per run
+    full_parses = [
+        p.parent.name for p in step_logs if "Unable to do partial parsing" in p.read_text()
+    ]
+    assert full_parses == []

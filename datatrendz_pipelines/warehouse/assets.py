@@ -17,7 +17,12 @@ from pydantic import Field
 from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.retries import TRANSIENT_RETRY
-from datatrendz_pipelines.warehouse.project import dbt_project, dbt_target
+from datatrendz_pipelines.warehouse.project import (
+    dbt_project,
+    dbt_target,
+    finish_step,
+    step_environment,
+)
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -97,8 +102,11 @@ def _build(
         args = ["build", "--exclude-resource-type", "unit_test"]
         if config.full_refresh:
             args.append("--full-refresh")
-        with environment(dbt_window_env(days[0].isoformat(), days[-1].isoformat())):
-            yield from dbt.cli(args, context=context).stream()
+        step_env = dbt_window_env(days[0].isoformat(), days[-1].isoformat())
+        with environment(step_env | step_environment(project)):
+            invocation = dbt.cli(args, context=context)
+            yield from invocation.stream()
+        finish_step(invocation.target_path, project)
 
     return models
 
