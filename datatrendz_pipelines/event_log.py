@@ -6,14 +6,20 @@ is about 41,000 events. Dagster's SQLite storage writes each in two transactions
 minutes recording. Dagster hands a step's materializations to `store_event_batch` when
 `DAGSTER_EVENT_BATCH_SIZE` is set (its PostgreSQL storage writes them with one statement); this
 class does the same for SQLite: the same rows, tags and asset records as storing them one by
-one, in one transaction per database file. Layout and schema are Dagster's own, so an instance
-can switch between this class and the default without migration.
+one, in one transaction per database file.
+
+Every other event (a daily run has ~800: steps, logs, 179 check evaluations) is still stored on
+its own, but through an engine kept per database file instead of one created per write, so
+SQLAlchemy compiles each statement once: 16 -> 9 ms an event. Layout and schema are Dagster's
+own, so an instance can switch between this class and the default without migration.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from dagster._config import StringSource
@@ -21,7 +27,11 @@ from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 # The event kinds whose batches are written together; any other batch is stored one by one.
 BATCHED_KINDS = frozenset(
@@ -30,6 +40,8 @@ BATCHED_KINDS = frozenset(
 # Events per batch: one step's materializations of a range run arrive as one batch of up to this.
 EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 EVENT_BATCH_SIZE = "1000"
+# Engines kept (one per database file: the index and the latest runs' files).
+ENGINES_KEPT = 16
 
 
 def event_log_dir(dagster_home: str) -> str:
@@ -51,6 +63,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._instance_home = base_dir
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
         super().__init__(event_log_dir(base_dir), inst_data=inst_data)
 
     @classmethod
@@ -62,6 +75,33 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> BatchedSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        """One transaction on a shard's file, as Dagster's own `_connect` opens it (a new
+        SQLite connection, no pool), through an engine kept for the file."""
+        with self._db_lock:
+            engine = self._engines.pop(shard, None)
+            if engine is None:
+                engine = create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=NullPool,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
+            self._engines[shard] = engine  # the most recently used last
+            while len(self._engines) > ENGINES_KEPT:
+                self._engines.popitem(last=False)[1].dispose()
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        with self._db_lock:
+            while self._engines:
+                self._engines.popitem()[1].dispose()
+        super().dispose()
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         kinds = {event.get_dagster_event().event_type for event in events}

@@ -1,5 +1,6 @@
 """How the dbt steps are set up: parse state per home, pruned step folders, no in-process adapter."""
 
+import importlib.metadata
 import os
 import time
 from pathlib import Path
@@ -65,8 +66,8 @@ def test_a_step_without_parse_state_leaves_the_projects(tmp_path):
 
 
 def test_the_dbt_resource_opens_no_adapter_in_the_run_process(tmp_path):
-    # The override must replace a method dagster-dbt still calls: a rename would make it moot.
-    assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
+    # The overrides must replace what dagster-dbt still calls: a rename would make them moot.
+    assert {"_initialize_dbt_core_adapter", "_cli_version"} <= set(vars(DbtCliResource))
     resource = WarehouseDbtCliResource(
         project_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
     )
@@ -74,3 +75,5 @@ def test_the_dbt_resource_opens_no_adapter_in_the_run_process(tmp_path):
     invocation.wait()
     assert invocation.is_successful()
     assert invocation.adapter is None
+    reported = invocation.get_error() is None and resource._cli_version
+    assert str(reported) == importlib.metadata.version("dbt-core")

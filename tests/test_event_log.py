@@ -10,7 +10,7 @@ from dagster._core.storage.tags import (
 )
 from dagster._serdes import deserialize_value
 
-from datatrendz_pipelines.event_log import BatchedSqliteEventLogStorage
+from datatrendz_pipelines.event_log import ENGINES_KEPT, BatchedSqliteEventLogStorage
 from datatrendz_pipelines.instance import (
     LOCAL_INSTANCE_YAML,
     RANGE_RUN_ENVIRONMENT,
@@ -134,3 +134,18 @@ def test_the_local_instance_file_is_written_and_upgraded_but_hand_edits_are_kept
     config.write_text("telemetry:\n  enabled: false\n")
     ensure_local_instance(settings)
     assert config.read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_engines_are_kept_per_file_and_bounded(tmp_path):
+    storage = BatchedSqliteEventLogStorage(str(tmp_path))
+    for i in range(ENGINES_KEPT + 5):
+        with storage.run_connection(f"run-{i}") as conn:
+            conn.exec_driver_sql("select 1")
+    with storage.run_connection(f"run-{ENGINES_KEPT + 4}"):
+        pass
+    assert len(storage._engines) == ENGINES_KEPT
+    assert next(reversed(storage._engines)) == f"run-{ENGINES_KEPT + 4}"
+    assert "run-0" not in storage._engines  # the least recently used went first
+    assert (tmp_path / "history" / "runs" / "run-0.db").exists()
+    storage.dispose()
+    assert not storage._engines
