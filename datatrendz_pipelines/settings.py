@@ -32,6 +32,7 @@ class Settings:
     duckdb_threads: int
     duckdb_memory_limit: str
     quarantine_threshold: float
+    gx_max_rows: int
     timezone: str
     daily_run_at: dt.time
     kpi_deadline: dt.time
@@ -66,6 +67,12 @@ class Settings:
             raise ValueError(
                 f"DATATRENDZ_QUARANTINE_THRESHOLD must be a share between 0 and 1, got {threshold!r}"
             )
+        gx_max_rows = env.get("DATATRENDZ_GX_MAX_ROWS", "1000000").replace("_", "")
+        if not gx_max_rows.isdigit():
+            raise ValueError(
+                "DATATRENDZ_GX_MAX_ROWS must be a whole number of rows (0 = every row), "
+                f"got {env.get('DATATRENDZ_GX_MAX_ROWS')!r}"
+            )
         timezone = env.get("DATATRENDZ_TIMEZONE", "UTC")
         try:
             zoneinfo.ZoneInfo(timezone)
@@ -92,6 +99,7 @@ class Settings:
             duckdb_threads=int(threads),
             duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "3GB"),
             quarantine_threshold=quarantine_threshold,
+            gx_max_rows=int(gx_max_rows),
             timezone=timezone,
             daily_run_at=_time_of_day(env, "DATATRENDZ_DAILY_RUN_AT", "02:30"),
             kpi_deadline=_time_of_day(env, "DATATRENDZ_KPI_DEADLINE", "06:00"),

@@ -9,6 +9,7 @@ import pytest
 
 from datatrendz_pipelines.contracts import load_contracts
 from datatrendz_pipelines.ingestion.tables import ensure_tables
+from datatrendz_pipelines.quality.checks import plan_frames, validation_plan
 from datatrendz_pipelines.quality.day_checks import day_counts, volume_findings
 
 ORDERS = load_contracts()["orders"]
@@ -68,3 +69,37 @@ def test_volume_is_not_judged_without_a_week_of_history(conn):
         log_day(conn, START + dt.timedelta(days=i), 100)
     log_day(conn, START + dt.timedelta(days=3), 5)
     assert volume_findings(conn, ORDERS, [START + dt.timedelta(days=3)]) == []
+
+
+def _orders(conn, rows_per_day: dict[dt.date, int]) -> None:
+    for day, rows in rows_per_day.items():
+        conn.execute(
+            "INSERT INTO raw.orders (order_id, _partition_date) "
+            "SELECT 'O' || i::VARCHAR, ?::DATE FROM range(?) t(i)",
+            [day, rows],
+        )
+
+
+@pytest.mark.parametrize(
+    ("max_rows", "sampled", "validated"),
+    [(0, False, 9), (9, False, 9), (4, True, 4)],
+)
+def test_gx_validates_every_row_unless_the_days_hold_more_than_its_budget(
+    conn, max_rows, sampled, validated
+):
+    days = [START + dt.timedelta(days=i) for i in range(3)]
+    _orders(conn, dict(zip(days, (2, 3, 4), strict=True)))
+    plan = validation_plan(conn, "orders", days, max_rows)
+    frames = list(plan_frames(conn, "orders", plan))
+    assert plan.rows_in_days == 9 and plan.sampled is sampled
+    assert sum(len(f) for f in frames) == validated
+    assert {d.date() for f in frames for d in f["_partition_date"]} <= set(days)
+
+
+def test_gx_chunks_whole_days_of_at_most_a_million_rows(conn, monkeypatch):
+    monkeypatch.setattr("datatrendz_pipelines.quality.checks.GX_MAX_ROWS_PER_CHUNK", 5)
+    days = [START + dt.timedelta(days=i) for i in range(4)]
+    _orders(conn, dict(zip(days, (2, 3, 4, 6), strict=True)))
+    plan = validation_plan(conn, "orders", days, 0)
+    assert plan.chunks == [days[:2], days[2:3], days[3:]]
+    assert [len(f) for f in plan_frames(conn, "orders", plan)] == [5, 4, 6]

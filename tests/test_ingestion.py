@@ -13,7 +13,8 @@ import pytest
 
 from datatrendz_pipelines.contracts import load_contracts
 from datatrendz_pipelines.ingestion.landing import LandingZone
-from datatrendz_pipelines.ingestion.load import header_problem, ingest_source
+from datatrendz_pipelines.ingestion.load import ingest_source
+from datatrendz_pipelines.ingestion.read import header_problem
 
 DAY1, DAY2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
 ORDERS = load_contracts()["orders"]
@@ -154,6 +155,35 @@ def test_a_late_file_for_an_archived_day_is_added_on_rerun(zone, conn):
     ingest_source(conn, zone, ORDERS, [DAY1])
 
     assert [r[0] for r in raw_rows(conn)] == ["O1", "O9"]
+
+
+def test_a_backfill_loads_in_chunks_of_days_with_the_same_rows(zone, tmp_path):
+    days = [DAY1 + dt.timedelta(days=i) for i in range(5)]
+    for i, day in enumerate(days):
+        rows = [f"O{i}{n},{day} 09:{n:02d}:00,S01,store,,sale,completed,,cash," for n in range(3)]
+        rows.append(f"O{i}0,{day} 10:00:00,S01,store,,sale,completed,,cash,")  # a repeated key
+        rows.append(f"X{i},{day}T99,S01,store,,sale,completed,,cash,")  # cannot be cast
+        write(zone, "orders", day, "pos.csv", orders_csv(*rows))
+    results = {}
+    for name, chunk_bytes in (("one", 10**9), ("chunked", 1)):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as conn:
+            messages: list[str] = []
+            report = ingest_source(
+                conn, zone, ORDERS, days, log=messages.append, chunk_bytes=chunk_bytes
+            )
+            quarantine = conn.execute(
+                "SELECT order_id, _source_row, _rule FROM quarantine.orders ORDER BY ALL"
+            ).fetchall()
+            loads = conn.execute("SELECT count(*) FROM meta.raw_loads").fetchone()[0]
+            results[name] = (raw_rows(conn), quarantine, report.rows_loaded, loads)
+            if name == "chunked":
+                assert "in 5 chunk(s)" in messages[0]
+                assert any("chunk 5/5 (2025-03-05..2025-03-05)" in m for m in messages)
+    assert results["one"] == results["chunked"]
+    raw, quarantine, loaded, loads = results["chunked"]
+    assert loaded == len(raw) == 15 and loads == 5
+    assert {rule for _, _, rule in quarantine} == {"order_id_unique", "type_cast"}
+    assert ("O00", 4, "order_id_unique") in quarantine  # the later row of the key goes
 
 
 def test_a_day_without_files_is_emptied(zone, conn):

@@ -51,6 +51,39 @@ def test_a_partition_materializes_with_counts_and_preview(settings):
         assert conn.execute("SELECT count(*) FROM raw.orders").fetchone()[0] == 2
 
 
+def test_a_backfill_past_the_gx_budget_validates_a_sample(settings, monkeypatch):
+    for day in ("2025-03-01", "2025-03-02"):
+        land(
+            settings,
+            day,
+            "pos.csv",
+            *(f"O{day[-1]}{i},{day} 09:00:00,S01,store,,sale,completed,,cash," for i in range(4)),
+        )
+    monkeypatch.setenv("DATATRENDZ_GX_MAX_ROWS", "5")
+    settings = type(settings).from_env()
+    defs, asset = raw_orders(settings)
+    result = dg.materialize(
+        [asset],
+        resources=defs.resources,
+        tags={
+            "dagster/asset_partition_range_start": "2025-03-01",
+            "dagster/asset_partition_range_end": "2025-03-02",
+        },
+    )
+
+    contract = {e.check_name: e for e in result.get_asset_check_evaluations()}[
+        "orders_meets_contract"
+    ]
+    assert contract.passed
+    metadata = {k: v.value for k, v in contract.metadata.items()}
+    assert (metadata["sampled"], metadata["rows_validated"], metadata["rows_in_days"]) == (
+        True,
+        5,
+        8,
+    )
+    assert "sample of 5 of the 8 rows" in metadata["note"]
+
+
 def test_a_range_of_days_loads_in_one_run(settings):
     for day in ("2025-03-01", "2025-03-02", "2025-03-03"):
         land(

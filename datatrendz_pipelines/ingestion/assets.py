@@ -94,7 +94,9 @@ def build_raw_asset(
             checks = [
                 *reconcile_result(conn, contract, days, threshold),
                 volume_result(conn, contract, days),
-                contract_result(conn, contract, days, docs_dir, context.run.run_id),
+                contract_result(
+                    conn, contract, days, docs_dir, context.run.run_id, settings.gx_max_rows
+                ),
             ]
         return dg.MaterializeResult(
             metadata={

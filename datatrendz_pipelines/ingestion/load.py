@@ -1,8 +1,9 @@
 """Loading a source's files for a set of days into raw.<source>, with DuckDB's own readers.
 
 Contract for one call of `ingest_source`:
-- every day in `days` is replaced as a whole (delete, then insert, in one transaction), so a
-  re-run gives the same rows; a day with no file ends up empty;
+- every day in `days` is replaced as a whole (delete, then insert, in one transaction; a long
+  backfill is loaded in chunks of days, a transaction each), so a re-run gives the same rows;
+  a day with no file ends up empty;
 - a file that cannot be read in its format, or whose columns do not match the contract, is moved
   to the rejected folder with the reason beside it, and its day is left exactly as it was;
 - a row whose value cannot be cast to the contract type, or that breaks an error rule of the
@@ -15,16 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import duckdb
 
 from datatrendz_pipelines.contracts import Contract
-from datatrendz_pipelines.ingestion.landing import LandingFile, LandingZone, read_header
+from datatrendz_pipelines.ingestion.landing import LandingFile, LandingZone
+from datatrendz_pipelines.ingestion.read import stage_files
 from datatrendz_pipelines.ingestion.tables import ensure_tables, ident
 from datatrendz_pipelines.quality.row_rules import judge_sql
+
+# Files loaded per transaction: a long backfill holds one chunk in memory at a time.
+CHUNK_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -62,98 +66,6 @@ class LoadReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
-
-
-def header_problem(contract: Contract, header: list[str]) -> str | None:
-    """Why a file's columns do not meet the contract, or None. Nullable columns may be absent."""
-    if not header:
-        return "the file is empty: no header row"
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if duplicated:
-        return f"columns appear twice: {duplicated}"
-    known = set(contract.column_names)
-    unknown = [c for c in header if c not in known]
-    missing = [c.name for c in contract.columns if not c.nullable and c.name not in header]
-    problems = []
-    if missing:
-        problems.append(f"missing required columns {missing}")
-    if unknown:
-        problems.append(f"unknown columns {unknown}")
-    if problems:
-        return (
-            "; ".join(problems)
-            + f" (the {contract.source} contract expects {list(contract.column_names)})"
-        )
-    return None
-
-
-def _reader_sql(contract: Contract, fmt: str, header: list[str]) -> str:
-    """A SELECT of every contract column as text (NULL where the file lacks it) from $files."""
-    if fmt == "csv":
-        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
-        source = (
-            f"read_csv($files, header = true, auto_detect = false, columns = {columns}, "
-            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, filename = true)"
-        )
-    elif fmt == "jsonl":
-        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in contract.column_names) + "}"
-        source = (
-            f"read_json($files, format = 'newline_delimited', columns = {columns}, filename = true)"
-        )
-        header = list(contract.column_names)
-    else:
-        source = "read_parquet($files, union_by_name = true, filename = true)"
-    present = set(header)
-    select = ", ".join(
-        f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}"
-        if c in present
-        else f"NULL::VARCHAR AS {ident(c)}"
-        for c in contract.column_names
-    )
-    return f"SELECT {select}, filename AS _source_file FROM {source}"
-
-
-def _short_error(exc: Exception) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    kept = [line for line in lines[:3] if not line.startswith("Possible fixes")]
-    return " / ".join(kept)
-
-
-def _stage(
-    conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]
-) -> list[RejectedFile | tuple[LandingFile, str]]:
-    """Read the files into temp table _stage (text columns, file, row number in file).
-
-    Files are read in groups of the same format and header (one reader call each); a group that
-    fails is re-read file by file to find the unreadable ones, which are returned, not staged.
-    """
-    conn.execute("DROP TABLE IF EXISTS _stage")
-    cols = ", ".join(f"{ident(c)} VARCHAR" for c in contract.column_names)
-    conn.execute(f"CREATE TEMP TABLE _stage ({cols}, _source_file VARCHAR)")
-    bad: list[tuple[LandingFile, str]] = []
-    groups: dict[tuple[str, tuple[str, ...]], list[LandingFile]] = defaultdict(list)
-    for file in files:
-        try:
-            header = read_header(file)
-        except Exception as exc:
-            bad.append((file, f"cannot read the {file.format} header: {_short_error(exc)}"))
-            continue
-        problem = header_problem(contract, header)
-        if problem:
-            bad.append((file, problem))
-        else:
-            groups[(file.format, tuple(header))].append(file)
-    for (fmt, header), group in groups.items():
-        sql = f"INSERT INTO _stage {_reader_sql(contract, fmt, list(header))}"
-        try:
-            conn.execute(sql, {"files": [str(f.path) for f in group]})
-        except duckdb.Error:
-            for file in group:
-                try:
-                    conn.execute(sql, {"files": [str(file.path)]})
-                except duckdb.Error as exc:
-                    bad.append((file, f"cannot be read as {fmt}: {_short_error(exc)}"))
-    return bad
 
 
 def _cast_error_sql(contract: Contract) -> str:
@@ -200,34 +112,50 @@ def _delivered_sources(conn: duckdb.DuckDBPyConnection, contract: Contract) -> s
 def _judge(
     conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]
 ) -> list[str]:
-    """Build temp tables _checked (text rows with cast errors) and _judged (typed rows with the
-    error rules they break). Returns the reference rules that could not be checked."""
-    conn.execute("DROP TABLE IF EXISTS _file_days")
+    """Build temp table _judged from _stage: every staged row once, typed, with its lineage,
+    `_stage_row` (its row in _stage), and `_rules` / `_reasons` ('' when it is good;
+    'type_cast' with the cast errors when a value cannot be typed; else the error rules it
+    breaks). Also _files: per staged file its day, name in the layout and row count.
+    Returns the reference rules that could not be checked."""
+    # Lineage names the file by its place in the landing layout, which archiving keeps. A
+    # file's rows are numbered from its first row in _stage (files are staged whole, in order).
     conn.execute(
-        "CREATE TEMP TABLE _file_days (_path VARCHAR, _file VARCHAR, _partition_date DATE)"
-    )
-    if files:
-        conn.executemany(
-            "INSERT INTO _file_days VALUES (?, ?, ?)",
-            [(str(f.path), f.relative_name, f.day) for f in files],
+        """
+        CREATE OR REPLACE TEMP TABLE _files AS
+        WITH listed AS (
+            SELECT unnest($paths) AS _path, unnest($names) AS _file,
+                   unnest($days)::DATE AS _partition_date
+        ),
+        staged AS (
+            SELECT _source_file AS _path, min(rowid) AS _first_row, count(*) AS _rows_read
+            FROM _stage GROUP BY ALL
         )
-    # Lineage names the file by its place in the landing layout, which archiving keeps.
+        SELECT l.*, coalesce(s._first_row, 0) AS _first_row, coalesce(s._rows_read, 0) AS _rows_read
+        FROM listed l LEFT JOIN staged s USING (_path)
+        """,
+        {
+            "paths": [str(f.path) for f in files],
+            "names": [f.relative_name for f in files],
+            "days": [f.day for f in files],
+        },
+    )
+    rules_sql, skipped = judge_sql(contract, _delivered_sources(conn, contract))
     conn.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT s.* EXCLUDE (_source_file), d._file AS _source_file, d._partition_date,
-               s.rowid - min(s.rowid) OVER (PARTITION BY s._source_file) + 1 AS _source_row,
-               {_cast_error_sql(contract)} AS _cast_errors
-        FROM _stage s JOIN _file_days d ON s._source_file = d._path
+        CREATE OR REPLACE TEMP TABLE _judged AS
+        WITH _checked AS (
+            SELECT {_typed_select(contract)}, f._partition_date, f._file AS _source_file,
+                   s.rowid - f._first_row + 1 AS _source_row, s.rowid AS _stage_row,
+                   {_cast_error_sql(contract)} AS _cast_errors
+            FROM _stage s JOIN _files f ON s._source_file = f._path
+        ),
+        _typed AS (SELECT * EXCLUDE (_cast_errors) FROM _checked WHERE _cast_errors = '')
+        {rules_sql}
+        UNION ALL BY NAME
+        SELECT * EXCLUDE (_cast_errors), 'type_cast' AS _rules, _cast_errors AS _reasons
+        FROM _checked WHERE _cast_errors <> ''
         """
     )
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _typed AS
-        SELECT {_typed_select(contract)}, _partition_date, _source_file, _source_row
-        FROM _checked WHERE _cast_errors = ''"""
-    )
-    sql, skipped = judge_sql(contract, _delivered_sources(conn, contract))
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE _judged AS {sql}")
     return [f"{r.name} ({r.value[0]} never delivered)" for r in skipped]
 
 
@@ -238,11 +166,11 @@ def _write_days(
     days: list[dt.date],
     run_id: str,
 ) -> list[FileLoad]:
-    """Replace the given days in raw, quarantine and the load log from _checked and _judged,
-    in one transaction."""
+    """Replace the given days in raw, quarantine and the load log from _judged (and, for the
+    quarantined rows, their text as read from _stage), in one transaction."""
     table = ident(contract.source)
     cols = ", ".join(ident(c) for c in contract.column_names)
-    as_text = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in contract.column_names)
+    as_read = ", ".join(f"s.{ident(c)}" for c in contract.column_names)
     lineage = "_partition_date, _source_file, _source_row"
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -255,25 +183,24 @@ def _write_days(
             "DELETE FROM meta.raw_loads WHERE source = $source AND partition_date IN (SELECT unnest($days))",
             {"source": contract.source, "days": days},
         )
+        # No ORDER BY: _judged keeps _stage's order, which is the files' (and so the days') order.
         conn.execute(
             f"""INSERT INTO raw.{table} ({cols}, {lineage}, _loaded_at)
-            SELECT {cols}, {lineage}, now()::TIMESTAMP
-            FROM _judged WHERE _rules = '' ORDER BY _source_file, _source_row"""
+            SELECT {cols}, {lineage}, now()::TIMESTAMP FROM _judged WHERE _rules = ''"""
         )
         conn.execute(
             f"""INSERT INTO quarantine.{table} ({cols}, {lineage}, _rule, _reason, _quarantined_at, _run_id)
-            SELECT {cols}, {lineage}, 'type_cast', _cast_errors, now()::TIMESTAMP, $run_id
-            FROM _checked WHERE _cast_errors <> ''
-            UNION ALL
-            SELECT {as_text}, {lineage}, _rules, _reasons, now()::TIMESTAMP, $run_id
-            FROM _judged WHERE _rules <> ''""",
+            SELECT {as_read}, j._partition_date, j._source_file, j._source_row, j._rules,
+                   j._reasons, now()::TIMESTAMP, $run_id
+            FROM (SELECT * FROM _judged WHERE _rules <> '') j
+            JOIN _stage s ON s.rowid = j._stage_row""",
             {"run_id": run_id},
         )
         counts = conn.execute(
-            """SELECT c._source_file, c.read, coalesce(j.loaded, 0)
-            FROM (SELECT _source_file, count(*) AS read FROM _checked GROUP BY ALL) c
-            LEFT JOIN (SELECT _source_file, count(*) AS loaded FROM _judged WHERE _rules = ''
-                       GROUP BY ALL) j USING (_source_file)"""
+            """SELECT f._file, f._rows_read, count(j._source_row)
+            FROM _files f LEFT JOIN (SELECT _source_file, _source_row FROM _judged WHERE _rules = '') j
+                ON j._source_file = f._file
+            GROUP BY ALL"""
         ).fetchall()
         by_file = {name: (read, loaded) for name, read, loaded in counts}
         loads = []
@@ -281,27 +208,46 @@ def _write_days(
             read, loaded = by_file.get(f.relative_name, (0, 0))
             loads.append(FileLoad(f, read, loaded, read - loaded))
         if loads:
-            conn.executemany(
-                "INSERT INTO meta.raw_loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
-                [
-                    (
-                        contract.source,
-                        ld.file.day,
-                        ld.file.relative_name,
-                        ld.file.format,
-                        ld.rows_read,
-                        ld.rows_loaded,
-                        ld.rows_quarantined,
-                        run_id,
-                    )
-                    for ld in loads
-                ],
+            conn.execute(
+                """INSERT INTO meta.raw_loads
+                SELECT $source, unnest($days)::DATE, unnest($files), unnest($formats),
+                       unnest($read), unnest($loaded), unnest($quarantined), now()::TIMESTAMP,
+                       $run_id""",
+                {
+                    "source": contract.source,
+                    "days": [ld.file.day for ld in loads],
+                    "files": [ld.file.relative_name for ld in loads],
+                    "formats": [ld.file.format for ld in loads],
+                    "read": [ld.rows_read for ld in loads],
+                    "loaded": [ld.rows_loaded for ld in loads],
+                    "quarantined": [ld.rows_quarantined for ld in loads],
+                    "run_id": run_id,
+                },
             )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return loads
+
+
+def day_chunks(
+    days: list[dt.date],
+    files_by_day: dict[dt.date, list[LandingFile]],
+    max_bytes: int,
+) -> list[list[dt.date]]:
+    """`days` in order, cut into runs whose files add up to about `max_bytes` at most (a day
+    is never split; a day larger than `max_bytes` is a chunk of its own)."""
+    chunks: list[list[dt.date]] = [[]]
+    size = 0
+    for day in days:
+        day_bytes = sum(f.path.stat().st_size for f in files_by_day.get(day, []))
+        if chunks[-1] and size + day_bytes > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(day)
+        size += day_bytes
+    return chunks
 
 
 def ingest_source(
@@ -311,35 +257,55 @@ def ingest_source(
     days: Iterable[dt.date],
     run_id: str = "",
     log: Callable[[str], None] = lambda _msg: None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> LoadReport:
-    """Load `days` of one source from the landing zone (and archive) into raw.<source>."""
+    """Load `days` of one source from the landing zone (and archive) into raw.<source>.
+
+    The days are loaded in chunks of about `chunk_bytes` of files, each in a transaction of its
+    own, so a long backfill needs the memory of one chunk and reports its progress."""
     started = time.perf_counter()
     days = sorted(set(days))
     report = LoadReport(contract.source)
     ensure_tables(conn, contract)
     files_by_day = zone.files_for(contract.source, days)
-    files = [f for day_files in files_by_day.values() for f in day_files]
-    log(f"{contract.source}: {len(files)} file(s) for {len(days)} day(s)")
-    bad = _stage(conn, contract, files)
-    bad_days = {f.day for f, _ in bad}
-    for file, reason in bad:
-        message = f"{file.path}: {reason}"
-        kept = zone.reject(file, message)
-        report.rejected.append(RejectedFile(file, message, str(kept)))
-        log(f"rejected {message}; kept at {kept}")
-    good_files = [f for f in files if f.day not in bad_days]
-    good_days = [d for d in days if d not in bad_days]
-    if bad_days:
-        # The rows of the rejected days' other files must not reach raw either.
-        conn.execute(
-            "DELETE FROM _stage WHERE _source_file NOT IN (SELECT unnest($files))",
-            {"files": [str(f.path) for f in good_files]},
-        )
-    report.unchecked_references = _judge(conn, contract, good_files)
-    report.files = _write_days(conn, contract, good_files, good_days, run_id)
-    report.days_loaded = good_days
-    for file in good_files:
-        zone.archive(file)
+    chunks = day_chunks(days, files_by_day, chunk_bytes)
+    log(
+        f"{contract.source}: {sum(map(len, files_by_day.values()))} file(s) for {len(days)} "
+        f"day(s), in {len(chunks)} chunk(s)"
+    )
+    unchecked: set[str] = set()
+    for number, chunk in enumerate(chunks, start=1):
+        files = [f for day in chunk for f in files_by_day.get(day, [])]
+        bad = stage_files(conn, contract, files)
+        bad_days = {f.day for f, _ in bad}
+        for file, reason in bad:
+            message = f"{file.path}: {reason}"
+            kept = zone.reject(file, message)
+            report.rejected.append(RejectedFile(file, message, str(kept)))
+            log(f"rejected {message}; kept at {kept}")
+        good_files = [f for f in files if f.day not in bad_days]
+        good_days = [d for d in chunk if d not in bad_days]
+        if bad_days:
+            # The rows of the rejected days' other files must not reach raw either.
+            conn.execute(
+                "DELETE FROM _stage WHERE _source_file NOT IN (SELECT unnest($files))",
+                {"files": [str(f.path) for f in good_files]},
+            )
+        unchecked.update(_judge(conn, contract, good_files))
+        loads = _write_days(conn, contract, good_files, good_days, run_id)
+        report.files.extend(loads)
+        report.days_loaded.extend(good_days)
+        for file in good_files:
+            zone.archive(file)
+        if len(chunks) > 1:
+            log(
+                f"{contract.source}: chunk {number}/{len(chunks)} ({chunk[0]}..{chunk[-1]}): "
+                f"{sum(ld.rows_loaded for ld in loads):,} rows loaded, "
+                f"{sum(ld.rows_quarantined for ld in loads):,} quarantined"
+            )
+    for table in ("_stage", "_files", "_judged"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    report.unchecked_references = sorted(unchecked)
     report.seconds = time.perf_counter() - started
     log(
         f"{contract.source}: {report.rows_loaded} rows loaded, {report.rows_quarantined} quarantined "

@@ -132,7 +132,7 @@ def frame_from_duckdb(
 # The Data Docs index lists this many of the latest validations. GX reads every stored result
 # it lists each time it rebuilds the index (after every validation), so an unlimited index grew
 # with each day's eight results: a year of daily runs is ~2,900 results, seconds per rebuild.
-DATA_DOCS_INDEX_LIMIT = 240
+DATA_DOCS_INDEX_LIMIT = 32
 
 
 def _quiet_context(context: Any) -> Any:
