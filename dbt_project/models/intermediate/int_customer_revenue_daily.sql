@@ -3,8 +3,10 @@
 -- reading every order of the history.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_date') }}
 
+-- The persisted lines of the window: the enriched view would be computed again per reader.
 with order_lines as (
-    select * from {{ ref('int_order_lines_enriched') }}
+    select * from {{ ref('fct_order_lines') }}
+    where {{ partition_filter('order_date') }}
 )
 
 select

@@ -4,8 +4,10 @@ with snapshots as (
     select * from {{ ref('stg_inventory_snapshots') }}
 ),
 
+-- The persisted lines of the window: the enriched view would be computed again per reader.
 order_lines as (
-    select * from {{ ref('int_order_lines_enriched') }}
+    select * from {{ ref('fct_order_lines') }}
+    where {{ partition_filter('order_date') }}
 ),
 
 movements as (
