@@ -62,7 +62,6 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
-        self._instance_home = base_dir
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         super().__init__(event_log_dir(base_dir), inst_data=inst_data)
 

@@ -57,9 +57,12 @@ def test_a_backfill_past_the_gx_budget_validates_a_sample(settings, monkeypatch)
             settings,
             day,
             "pos.csv",
-            *(f"O{day[-1]}{i},{day} 09:00:00,S01,store,,sale,completed,,cash," for i in range(4)),
+            *(
+                f"O{day[-1]}-{i},{day} 09:00:00,S01,store,,sale,completed,,cash,"
+                for i in range(200)
+            ),
         )
-    monkeypatch.setenv("DATATRENDZ_GX_MAX_ROWS", "5")
+    monkeypatch.setenv("DATATRENDZ_GX_MAX_ROWS", "100")
     settings = type(settings).from_env()
     defs, asset = raw_orders(settings)
     result = dg.materialize(
@@ -76,12 +79,9 @@ def test_a_backfill_past_the_gx_budget_validates_a_sample(settings, monkeypatch)
     ]
     assert contract.passed
     metadata = {k: v.value for k, v in contract.metadata.items()}
-    assert (metadata["sampled"], metadata["rows_validated"], metadata["rows_in_days"]) == (
-        True,
-        5,
-        8,
-    )
-    assert "sample of 5 of the 8 rows" in metadata["note"]
+    assert metadata["sampled"] and metadata["rows_in_days"] == 400
+    assert 50 < metadata["rows_validated"] < 150  # each row kept with p = 1/4
+    assert f"sample of {metadata['rows_validated']} of the 400 rows" in metadata["note"]
 
 
 def test_a_range_of_days_loads_in_one_run(settings):

@@ -172,7 +172,7 @@ def volume_result(
 @dataclass(frozen=True)
 class ValidationPlan:
     """Which rows of a run's days GX validates: all of them in chunks of whole days, or, when
-    they are more than the run's budget, one uniform random sample of `sample_rows`."""
+    they are more than the run's budget, one uniform random sample of about `sample_rows`."""
 
     rows_in_days: int
     chunks: list[list[dt.date]]
@@ -189,7 +189,7 @@ def validation_plan(
     """Every row when the days hold at most `max_rows` (0: no limit), in chunks of at most
     GX_MAX_ROWS_PER_CHUNK rows (a day is never split); else a sample of `max_rows`. The SQL row
     rules have already checked every row on load; the sample keeps a long backfill's GX cost
-    and memory at those of `max_rows` rows."""
+    and memory at those of about `max_rows` rows."""
     per_day = dict(
         conn.execute(
             f'SELECT _partition_date, count(*) FROM raw."{source}" '
@@ -220,7 +220,10 @@ def plan_frames(
 
     select = f'SELECT * FROM raw."{source}" WHERE _partition_date IN (SELECT unnest($days))'
     if plan.sampled:
-        select += f" USING SAMPLE reservoir({int(plan.sample_rows)} ROWS) REPEATABLE (7)"
+        # Each row kept with the same chance, so about sample_rows of them: a reservoir of
+        # exactly that many took 9 s for 1M of 2.8M rows, this 0.5 s.
+        percent = 100 * plan.sample_rows / plan.rows_in_days
+        select += f" USING SAMPLE {percent:.6f} PERCENT (bernoulli, 7)"
     for chunk in plan.chunks:
         yield frame_from_duckdb(conn, select, {"days": chunk})
 
@@ -266,7 +269,7 @@ def contract_result(
     }
     if plan.sampled:
         metadata["note"] = (
-            f"a uniform sample of {plan.sample_rows:,} of the {plan.rows_in_days:,} rows "
+            f"a uniform sample of {metadata['rows_validated']:,} of the {plan.rows_in_days:,} rows "
             "(DATATRENDZ_GX_MAX_ROWS); the SQL row rules checked every row on load"
         )
     if last.data_docs_url:
