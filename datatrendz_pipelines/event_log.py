@@ -10,8 +10,10 @@ one, in one transaction per database file.
 
 Every other event (a daily run has ~800: steps, logs, 179 check evaluations) is still stored on
 its own, but through an engine kept per database file instead of one created per write, so
-SQLAlchemy compiles each statement once: 16 -> 9 ms an event. Layout and schema are Dagster's
-own, so an instance can switch between this class and the default without migration.
+SQLAlchemy compiles each statement once: 16 -> 9 ms an event. And a planned check of a range
+run, which Dagster records as one row per day, serialises its event once, not once per day
+(154 checks x 730 days took 40 s before a two-year run's first step). Layout and schema are
+Dagster's own, so an instance can switch between this class and the default without migration.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ from typing import Any
 from dagster._config import StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    SqlEventLogStorageTable,
+)
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -127,3 +133,25 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             # The asset row holds the latest event of each asset, as storing one by one leaves it.
             for event, event_id in latest.values():
                 self._store_asset_event(conn, event, event_id)
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """The rows Dagster's own method writes (one per planned partition), with the event
+        serialised once and inserted as one executemany instead of one VALUES list."""
+        planned = event.get_dagster_event().event_specific_data
+        subset = planned.partitions_subset
+        row = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        keys = subset.get_partition_keys() if subset else [None]
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert(), [row | {"partition": key} for key in keys]
+            )
