@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -48,22 +49,49 @@ def export_parquet(
         raise ValueError(f"{date_column!r} has {days.null_count} nulls: they fit no partition")
     if table.num_rows == 0:
         return _result(fs, [], 0)  # no day to replace
-    day_numbers = days.cast(pa.date32()).cast(pa.int32()).to_numpy()
     content = table.drop_columns([date_column]) if date_column == PARTITION_KEY else table
-    # Each day is a zero-copy slice of the rows in day order: a `take` per day re-read the
-    # whole table each time (730 days of 3.9M rows: 60 s instead of 2).
-    if np.any(day_numbers[1:] < day_numbers[:-1]):
-        order = np.argsort(day_numbers, kind="stable")
-        day_numbers, content = day_numbers[order], content.take(pa.array(order))
-    content = content.combine_chunks()
-    starts = np.flatnonzero(np.r_[True, day_numbers[1:] != day_numbers[:-1]])
-    ends = np.r_[starts[1:], len(day_numbers)]
-    files = []
-    for start, end in zip(starts, ends, strict=True):
-        day = np.datetime64(int(day_numbers[start]), "D")
-        part = content.slice(start, end - start)
-        files.append(_write(fs, part, f"{folder}/{PARTITION_KEY}={day}/part-0.parquet"))
+    # The partition key: it names the folders and is not kept in the files.
+    content = content.append_column(PARTITION_KEY, days.cast(pa.date32()))
+    files = _write_days(fs, content, folder)
     return _result(fs, files, table.num_rows)
+
+
+def _write_days(fs: pafs.FileSystem, content: pa.Table, folder: str) -> list[str]:
+    """One `date=YYYY-MM-DD/part-0.parquet` per day of `content`, written by pyarrow's dataset
+    writer in one call (threads, no per-day Python: 730 days of a wide table in 2.2 s instead
+    of 4.5 s). Locally into a hidden staging folder, each file then renamed over its day's
+    file, so a reader sees a day's old file or its new one; object stores publish an object
+    only once its upload completes."""
+    import pyarrow.dataset as ds
+
+    local = isinstance(fs, pafs.LocalFileSystem)
+    target = f"{folder}/.staging-{uuid.uuid4().hex}" if local else folder
+    written: list[str] = []
+    try:
+        ds.write_dataset(
+            content,
+            target,
+            filesystem=fs,
+            format="parquet",
+            partitioning=ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive"),
+            basename_template="part-{i}.parquet",
+            existing_data_behavior="overwrite_or_ignore",
+            file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+            max_partitions=max(1024, pc.count_distinct(content[PARTITION_KEY]).as_py() + 1),
+            file_visitor=lambda file: written.append(file.path),
+        )
+        if not local:
+            return sorted(written)
+        files = []
+        for path in sorted(written):
+            final = f"{folder}/{os.path.relpath(path, target)}"
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(path, final)
+            files.append(final)
+        return files
+    finally:
+        if local:
+            shutil.rmtree(target, ignore_errors=True)
 
 
 def _filesystem(root: str) -> tuple[pafs.FileSystem, str]:
