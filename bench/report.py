@@ -165,7 +165,8 @@ def render(results: list[SizeResult], command: str, when: dt.datetime) -> str:
         "(on the short history, with the long one's champion models). Peak memory is the resident",
         "set of the process and its children, sampled every 0.2 s. The bounds are measured on",
         "what the build loaded: a bare DuckDB read of the files, the contracts' row rules as SQL,",
-        "the models' compiled SQL run straight in DuckDB, a binary COPY into plain tables.",
+        "the models' compiled SQL run straight in DuckDB (all history, plus one day for the",
+        "build's last run), a binary COPY into plain tables.",
         "",
     ]
     body = [line for result in results for line in size_table(result)]

@@ -23,7 +23,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = Field(description="Path of the DuckDB warehouse file.")
     threads: int = Field(default=2, description="DuckDB worker threads.")
-    memory_limit: str = Field(default="3GB", description="DuckDB memory limit, e.g. 3GB.")
+    memory_limit: str = Field(default="2GB", description="DuckDB memory limit, e.g. 2GB.")
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -67,7 +67,7 @@ class Settings:
             raise ValueError(
                 f"DATATRENDZ_QUARANTINE_THRESHOLD must be a share between 0 and 1, got {threshold!r}"
             )
-        gx_max_rows = env.get("DATATRENDZ_GX_MAX_ROWS", "1000000").replace("_", "")
+        gx_max_rows = env.get("DATATRENDZ_GX_MAX_ROWS", "500000").replace("_", "")
         if not gx_max_rows.isdigit():
             raise ValueError(
                 "DATATRENDZ_GX_MAX_ROWS must be a whole number of rows (0 = every row), "
@@ -97,7 +97,7 @@ class Settings:
             webserver_url=env.get("DATATRENDZ_WEBSERVER_URL", "http://127.0.0.1:3000"),
             partitions_start=partitions_start,
             duckdb_threads=int(threads),
-            duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "3GB"),
+            duckdb_memory_limit=env.get("DATATRENDZ_DUCKDB_MEMORY_LIMIT", "2GB"),
             quarantine_threshold=quarantine_threshold,
             gx_max_rows=int(gx_max_rows),
             timezone=timezone,

@@ -95,7 +95,7 @@ def test_gx_validates_every_row_unless_the_days_hold_more_than_its_budget(conn, 
         assert validated == 900
 
 
-def test_gx_chunks_whole_days_of_at_most_a_million_rows(conn, monkeypatch):
+def test_gx_chunks_whole_days_of_at_most_half_a_million_rows(conn, monkeypatch):
     monkeypatch.setattr("datatrendz_pipelines.quality.checks.GX_MAX_ROWS_PER_CHUNK", 5)
     days = [START + dt.timedelta(days=i) for i in range(4)]
     _orders(conn, dict(zip(days, (2, 3, 4, 6), strict=True)))

@@ -68,7 +68,7 @@ def test_settings_default_under_home_and_reject_bad_values(tmp_path):
         Settings.from_env({"DATATRENDZ_HOME": str(tmp_path), "DATATRENDZ_PARTITIONS_START": "soon"})
     with pytest.raises(ValueError, match="DATATRENDZ_DUCKDB_THREADS"):
         Settings.from_env({"DATATRENDZ_HOME": str(tmp_path), "DATATRENDZ_DUCKDB_THREADS": "0"})
-    assert settings.gx_max_rows == 1_000_000
+    assert settings.gx_max_rows == 500_000
     assert Settings.from_env({"DATATRENDZ_GX_MAX_ROWS": "0"}).gx_max_rows == 0
     with pytest.raises(ValueError, match="DATATRENDZ_GX_MAX_ROWS must be a whole number"):
         Settings.from_env({"DATATRENDZ_HOME": str(tmp_path), "DATATRENDZ_GX_MAX_ROWS": "lots"})

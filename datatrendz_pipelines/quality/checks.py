@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
 from datatrendz_pipelines.contracts import Contract
 from datatrendz_pipelines.quality.day_checks import day_counts, volume_findings
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # GX validates a pandas frame: chunks of days keep memory flat on a long backfill.
-GX_MAX_ROWS_PER_CHUNK = 1_000_000
+GX_MAX_ROWS_PER_CHUNK = 500_000
 
 
 def check_names(source: str) -> dict[str, str]:
@@ -243,6 +244,9 @@ def contract_result(
         validate_frame(contract, frame, docs_dir=docs_dir, run_name=run_name)
         for frame in plan_frames(conn, contract.source, plan)
     ]
+    # Arrow's allocator keeps the frames' freed buffers for reuse; the run's later steps (dbt
+    # in a process of its own) are better served by giving them back.
+    pa.default_memory_pool().release_unused()
     blocking = [o for s in summaries for o in s.blocking_failures]
     failed = [o for s in summaries for o in s.outcomes if not o.success]
     last = summaries[-1]
