@@ -1,4 +1,4 @@
-"""Benchmark of the whole pipeline on generated data, next to plain-SQL lower bounds (issue #9).
+"""Benchmark of the whole pipeline on generated data, next to plain-SQL lower bounds.
 
     make bench                      # 1M and 10M order lines, 3 repeats, docs/benchmarks.md
     .venv/bin/python bench/run.py --sizes 1M,10M --repeats 3 --out docs/benchmarks.md

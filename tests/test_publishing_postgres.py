@@ -254,6 +254,40 @@ def test_publish_partitions_replaces_only_the_given_days(target: Target) -> None
     assert target.scalar("select count(*) from analytics.fct_daily") == 15
 
 
+def test_a_long_range_rebuilds_the_table_and_keeps_the_other_days(
+    target: Target, monkeypatch
+) -> None:
+    monkeypatch.setattr("datatrendz_pipelines.publishing.postgres.REBUILD_AFTER_DAYS", 2)
+
+    def day_rows(day: int, rows: int, seed: int) -> pa.Table:
+        table = order_lines(rows, seed=seed)
+        return table.set_column(1, "order_date", pa.array([dt.date(2024, 4, day)] * rows))
+
+    kwargs = {"name": "fct_rebuilt", "date_column": "order_date", "role": target.writer}
+    days = [day_rows(d, 10, d) for d in range(1, 6)]
+    publish_partitions(target.url, pa.concat_tables(days), reader_role=target.reader, **kwargs)
+    oid = target.scalar("select 'analytics.fct_rebuilt'::regclass::oid")
+    # Days 2-4 again (three days: past the limit of two), with other rows.
+    again = pa.concat_tables([day_rows(d, 4, 10 + d) for d in (2, 3, 4)])
+    result = publish_partitions(target.url, again, reader_role=target.reader, **kwargs)
+
+    assert result.rows == 12
+    assert target.scalar("select 'analytics.fct_rebuilt'::regclass::oid") != oid  # swapped
+    per_day = "select count(*) from analytics.fct_rebuilt where order_date = %s"
+    counts = [target.scalar(per_day, [dt.date(2024, 4, d)]) for d in range(1, 6)]
+    assert counts == [10, 4, 4, 4, 10]
+    assert (
+        target.scalar(
+            "select count(*) from pg_indexes where tablename = 'fct_rebuilt' "
+            "and indexname = 'fct_rebuilt_order_date_idx'"
+        )
+        == 1
+    )
+    info = conninfo_to_dict(target.url) | {"user": target.reader}
+    with psycopg.connect(**info) as pg:
+        assert pg.execute("select count(*) from analytics.fct_rebuilt").fetchone()[0] == 32
+
+
 def test_connection_user_for_the_reader_reads_published_tables(target: Target) -> None:
     target.publish(order_lines(5), name="kpi_readable")
     info = conninfo_to_dict(target.url) | {"user": target.reader}

@@ -38,6 +38,8 @@ from datatrendz_pipelines.publishing.status import (
 )
 
 STAGING_MARK = "__new_"
+# publish_partitions of more days than this rebuilds the table instead of deleting them.
+REBUILD_AFTER_DAYS = 31
 MAX_NAME = 63 - len(STAGING_MARK) - 8
 
 
@@ -62,6 +64,7 @@ def publish_table(
     comments: TableComments | None = None,
     primary_key: list[str] | None = None,
     index_columns: list[str] | None = None,
+    keep_other_days: tuple[str, Collection[dt.date]] | None = None,
     reader_role: str | None = "datatrendz_bi",
     role: str | None = None,
     as_of_date: dt.date | None = None,
@@ -77,6 +80,8 @@ def publish_table(
     an indexed table), ANALYZEs it, comments it and grants SELECT to `reader_role` (when that role exists), then
     locks the old table (waiting at most `lock_timeout_s` per attempt for long readers to finish,
     `lock_attempts` times), drops it, renames the new one and upserts `publish_status`; one commit.
+    `keep_other_days=(date_column, days)`: the new table also gets the old table's rows of
+    every other day (`publish_partitions` over a long range).
     `role`: `SET ROLE` first so the table is owned by the writer role. The schema must exist
     (`setup_access`). `fail_after_load=True` raises PublishAborted before the swap (tests).
     """
@@ -99,7 +104,20 @@ def publish_table(
         pg.commit()
         with pg.transaction():
             create_table(pg, new, plan)
-            sent = copy_into(pg, new, table, plan, freeze=True)
+            kept = 0
+            if keep_other_days and table_exists(pg, schema, name):
+                # Hold off other publishers of this table from reading its rows to the swap.
+                pg.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"{schema}.{name}"])
+                check_columns(pg, schema, name, plan)
+                column, replaced = keep_other_days
+                columns = sql.SQL(", ").join(map(sql.Identifier, plan.copy_columns))
+                kept = pg.execute(
+                    sql.SQL("insert into {} ({}) select {} from {} where {} <> all(%s)").format(
+                        new, columns, columns, target, sql.Identifier(column)
+                    ),
+                    [sorted(replaced)],
+                ).rowcount
+            sent = copy_into(pg, new, table, plan, freeze=not kept)
             if primary_key:
                 pg.execute(
                     sql.SQL("alter table {} add constraint {} primary key ({})").format(
@@ -175,8 +193,10 @@ def publish_partitions(
 
     In one transaction: check the columns of `<schema>.<name>` match, delete those days, COPY
     the new rows, upsert `publish_status`. A table that does not exist yet (the first publish,
-    usually of all history) is built as `publish_table` builds one, with an index on
-    `date_column`.
+    usually of all history), or a range of more than REBUILD_AFTER_DAYS days, is built anew as
+    `publish_table` builds one (with the other days' rows and an index on `date_column`) and
+    swapped in: deleting and re-inserting two years through the index took 13-15 s for 3.9M rows,
+    the new table 7 s.
     Readers see the days before or after (MVCC), never without them. Every row of `table` must
     fall on one of `days`, or the next publish of its day would duplicate it.
     """
@@ -198,7 +218,7 @@ def publish_partitions(
     with open_connection(pg_conninfo, role) as pg:
         ensure_publish_status(pg, schema)
         pg.commit()
-        if not table_exists(pg, schema, name):
+        if not table_exists(pg, schema, name) or len(days) > REBUILD_AFTER_DAYS:
             return publish_table(
                 pg_conninfo,
                 table,
@@ -206,6 +226,7 @@ def publish_partitions(
                 name=name,
                 comments=comments,
                 index_columns=[date_column],
+                keep_other_days=(date_column, days),
                 reader_role=reader_role,
                 role=role,
                 as_of_date=as_of_date or (max(days) if days else None),
