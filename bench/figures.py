@@ -35,7 +35,8 @@ class RunSummary:
 
 
 def summarise(runs: list[dict], wall: float, peak_rss: int) -> RunSummary:
-    """Sum a phase's runs (JSON from bench/pipeline.py) into work per stage.
+    """Sum a phase's runs (JSON from bench/pipeline.py) into work per stage; `wall` is the
+    phase process's, less the time it spent reading the runs' event logs for these figures.
 
     A step's work is its STEP_START..STEP_SUCCESS time minus the back-to-back event recording
     inside it. The ingestion steps' work is split into `ingest` (the loader's own seconds:
@@ -50,6 +51,7 @@ def summarise(runs: list[dict], wall: float, peak_rss: int) -> RunSummary:
     loader = stages.pop("loader", 0.0)
     stages["quality"] = max(stages.get("ingest", 0.0) - loader, 0.0)
     stages["ingest"] = loader
+    wall -= sum(run.get("read_seconds", 0.0) for run in runs)  # the benchmark's own reading
     ok = bool(runs) and all(r["success"] for r in runs)
     trained = any(r["job"] == TRAINING_JOB for r in runs)
     per_stage = {s: stages.get(s, 0.0) for s in STAGES}

@@ -60,6 +60,8 @@ class RunTimes:
     steps: dict[str, StepTime] = field(default_factory=dict)
     # Seconds the raw/<source> steps spent in the loader (read, cast, row rules, write).
     load_seconds: float = 0.0
+    # Seconds this script spent reading the run's event log afterwards (not the pipeline's).
+    read_seconds: float = 0.0
 
 
 def stage_of_steps(defs: dg.Definitions) -> dict[str, str]:
@@ -127,7 +129,8 @@ def run_phase(phase: str, first: dt.date, last: dt.date) -> list[RunTimes]:
 
     settings = Settings.from_env()
     ensure_local_instance(settings)
-    stages = stage_of_steps(build_definitions(settings))
+    defs = build_definitions(settings)
+    stages = stage_of_steps(defs)
     plan = {
         "full": [(MAIN_JOB, first, last), (TRAINING_JOB, None, None), (MAIN_JOB, last, last)],
         "range": [(MAIN_JOB, first, last)],
@@ -138,12 +141,13 @@ def run_phase(phase: str, first: dt.date, last: dt.date) -> list[RunTimes]:
     runs = []
     for job, start, end in plan:
         started = time.perf_counter()
-        result = run_job(settings, job, start, end)
+        result = run_job(settings, job, start, end, defs)
         seconds = time.perf_counter() - started
         with dg.DagsterInstance.get() as instance:
             steps, load_seconds = step_times(instance.all_logs(result.run_id), stages)
+        read_seconds = time.perf_counter() - started - seconds
         days = f"{start}..{end}" if start else ""
-        runs.append(RunTimes(job, days, result.success, seconds, steps, load_seconds))
+        runs.append(RunTimes(job, days, result.success, seconds, steps, load_seconds, read_seconds))
         if not result.success:
             break
     return runs

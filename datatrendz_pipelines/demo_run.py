@@ -17,7 +17,7 @@ from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT, ensure_local_in
 from datatrendz_pipelines.settings import Settings
 
 if TYPE_CHECKING:
-    from dagster import ExecuteInProcessResult
+    from dagster import Definitions, ExecuteInProcessResult
 
 MAIN_JOB = "daily_pipeline_job"
 TRAINING_JOB = "weekly_training_job"
@@ -30,10 +30,15 @@ def days_with_data(zone: LandingZone) -> list[dt.date]:
 
 
 def run_job(
-    settings: Settings, job_name: str, first: dt.date | None = None, last: dt.date | None = None
+    settings: Settings,
+    job_name: str,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    defs: Definitions | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job in-process on the local instance (so the run shows in `make dev` afterwards),
-    for the days first..last as one run when the job is partitioned."""
+    for the days first..last as one run when the job is partitioned. `defs`: definitions
+    already built from `settings` (else built here)."""
     import dagster as dg
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
@@ -46,7 +51,7 @@ def run_job(
     # The demo's console is for people: API-stability notices belong in the test suite.
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.simplefilter("ignore", category)
-    job = build_definitions(settings).resolve_job_def(job_name)
+    job = (defs or build_definitions(settings)).resolve_job_def(job_name)
     tags = {}
     if first and last:
         tags = {
@@ -63,8 +68,10 @@ def run_job(
         )
 
 
-def run_pipeline(settings: Settings, first: dt.date, last: dt.date) -> ExecuteInProcessResult:
-    return run_job(settings, MAIN_JOB, first, last)
+def run_pipeline(
+    settings: Settings, first: dt.date, last: dt.date, defs: Definitions | None = None
+) -> ExecuteInProcessResult:
+    return run_job(settings, MAIN_JOB, first, last, defs)
 
 
 def _step(title: str, run: Callable[[], ExecuteInProcessResult]) -> bool:
@@ -76,6 +83,8 @@ def _step(title: str, run: Callable[[], ExecuteInProcessResult]) -> bool:
 
 
 def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
+    from datatrendz_pipelines.definitions import build_definitions
+
     ensure_local_instance(settings)
     zone = LandingZone(settings.landing_dir, settings.archive_dir, settings.rejected_dir)
     if not days_with_data(zone):
@@ -88,18 +97,19 @@ def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
             "set DATATRENDZ_PARTITIONS_START to that day or earlier"
         )
     first, last = days[0], days[-1]
+    defs = build_definitions(settings)  # once for the three runs
     ok = (
         _step(
             f"{MAIN_JOB} for {first} .. {last} ({len(days)} days) as one run",
-            lambda: run_pipeline(settings, first, last),
+            lambda: run_pipeline(settings, first, last, defs),
         )
         and _step(
             f"{TRAINING_JOB}: train, backtest and register the forecasters",
-            lambda: run_job(settings, TRAINING_JOB),
+            lambda: run_job(settings, TRAINING_JOB, defs=defs),
         )
         and _step(
             f"{MAIN_JOB} for {last} again: forecasts with the new champions, published",
-            lambda: run_pipeline(settings, last, last),
+            lambda: run_pipeline(settings, last, last, defs),
         )
     )
     print_summary(settings)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.figures import STAGES, summarise
-from bench.report import STAGE_LABELS
+from bench.figures import STAGES, Repeat, RunSummary, SizeResult, summarise
+from bench.report import STAGE_LABELS, goals_table
 from bench.run import main, parse_size
 
 
@@ -26,13 +26,38 @@ def test_a_phase_is_split_into_stage_work_and_overhead() -> None:
             "job": "daily_pipeline_job",
             "success": True,
             "load_seconds": 3.0,
+            "read_seconds": 2.0,
             "steps": {"raw__orders": step, "warehouse_models": {**step, "stage": "dbt"}},
         }
     ]
-    summary = summarise(runs, wall=20.0, peak_rss=1)
+    summary = summarise(runs, wall=22.0, peak_rss=1)  # 2 s of it reading the event log
     assert summary.stages["ingest"] == 3.0 and summary.stages["quality"] == 1.0
     assert summary.stages["dbt"] == 4.0 and summary.recording == 2.0
     assert summary.overhead == 12.0 and set(summary.stages) == set(STAGES)
+
+
+def _run(wall: float, work: float, peak_gib: float) -> RunSummary:
+    stages = dict.fromkeys(STAGES, 0.0) | {"ingest": work}
+    return RunSummary(wall, stages, recording=0.0, peak_rss=int(peak_gib * 1024**3), success=True)
+
+
+def test_the_targets_are_judged_on_the_medians() -> None:
+    bounds = {"ingest": 10.0, "quality": 0.0, "dbt": 0.0, "publish": 0.0}
+    result = SizeResult(10_000_000, 730, 92)
+    for work, peak in [(15.0, 3.0), (25.0, 5.0), (19.0, 3.5)]:  # medians: 19 s of work, 3.5 GiB
+        day = _run(wall=14.0, work=1.0, peak_gib=1.0)
+        full = _run(wall=work + 30.0, work=work, peak_gib=peak)
+        result.repeats.append(Repeat(10_000_000, 1.0, full, bounds, day, day, 0.1))
+
+    met = {
+        line.split("|")[1].strip(): (line.split("|")[3].strip(), line.split("|")[4].strip())
+        for line in goals_table(result)
+        if line.startswith("| ") and not line.startswith("| target")
+    }
+    assert met["stage work with a bound, x its plain-SQL bound"] == ("1.9x", "yes")
+    assert met["orchestration overhead of the full build"] == ("30.0 s", "no")
+    assert met["incremental day, the longer of the two histories"] == ("14.0 s", "yes")
+    assert met["peak memory of the full build"] == ("3.50 GiB", "yes")
 
 
 def _figure(report: str, row: str) -> float:
@@ -57,6 +82,7 @@ def test_the_smoke_run_reports_every_stage(tmp_path: Path, postgres_database: st
 
     report = out.read_text()
     assert "do not edit by hand" in report and "bench/run.py --smoke" in report
+    assert "| target | goal | measured | met |" in report
     rows = [
         "data generation",
         *STAGE_LABELS.values(),
