@@ -94,7 +94,7 @@ def test_no_personal_column_reaches_a_published_table(settings):
         )
         from datatrendz_pipelines.publishing.assets import _pii_safe
 
-        table = conn.execute("SELECT * FROM t").to_arrow_table()
+        table = conn.sql("SELECT * FROM t").to_arrow_table()
     dropped = _pii_safe(table, None)
     hashed = _pii_safe(table, "salt")
     assert "email" not in dropped.column_names
