@@ -50,18 +50,20 @@ def _ratio(value: float, bound: float) -> str:
     return f"{value / bound:,.1f}x" if bound > 0 else "-"
 
 
+def bounded_medians(result: SizeResult) -> tuple[float, float]:
+    """Medians of the bounded stages' work and of the sum of their bounds."""
+    work = result.median(lambda r: sum(r.full.stages[s] for s in BOUNDED))
+    return work, result.median(lambda r: sum(r.bounds.values()))
+
+
 def goals_table(result: SizeResult) -> list[str]:
-    """Each target next to its measured median, and whether it is met."""
-
-    def med(pick: Callable[[Repeat], float]) -> float:
-        return result.median(pick)
-
-    # As the main table computes them: ratios of medians, the longer day of the two medians.
-    bound = med(lambda r: sum(r.bounds.values()))
-    factor = med(lambda r: sum(r.full.stages[s] for s in BOUNDED)) / bound if bound else math.inf
-    overhead = med(lambda r: r.full.overhead)
-    day = max(med(lambda r: r.day_long.wall), med(lambda r: r.day_short.wall))
-    peak = med(lambda r: r.full.peak_rss) / GIB
+    """Each target next to its measured median, and whether it is met; figures as the main
+    table computes them: a ratio of medians, the longer of the two days' medians."""
+    work, bound = bounded_medians(result)
+    factor = work / bound if bound else math.inf
+    overhead = result.median(lambda r: r.full.overhead)
+    day = max(result.median(lambda r: r.day_long.wall), result.median(lambda r: r.day_short.wall))
+    peak = result.median(lambda r: r.full.peak_rss) / GIB
     rows = [
         (
             "stage work with a bound, x its plain-SQL bound",
@@ -120,8 +122,7 @@ def size_table(result: SizeResult) -> list[str]:
         else:
             rows.append((text, _s(value), "", ""))
     work = med(lambda r: r.full.work)
-    bounded_work = med(lambda r: sum(r.full.stages[s] for s in BOUNDED))
-    bound_total = med(lambda r: sum(r.bounds.values()))
+    bounded_work, bound_total = bounded_medians(result)
     rows += [
         ("stage work, total", _s(work), "", ""),
         (
