@@ -9,8 +9,14 @@ class does the same for SQLite: the same rows, tags and asset records as storing
 one, in one transaction per database file.
 
 Every other event (a daily run has ~800: steps, logs, 179 check evaluations) is still stored on
-its own, but through an engine kept per database file instead of one created per write, so
-SQLAlchemy compiles each statement once: 16 -> 9 ms an event. And a planned check of a range
+its own, but through an engine and one open connection kept per database file instead of a new
+engine and connection per write: SQLAlchemy compiles each statement once, and a write no longer
+pays for opening the file and, on closing it, checkpointing its WAL. The files are in WAL mode
+(Dagster creates them so) and the kept connections write with `synchronous=NORMAL`, SQLite's
+advice for WAL: a commit is not flushed to disk one by one (2 ms each here), an application crash
+loses nothing, a power cut may lose the last commits but never corrupts the file. Together
+16 -> under 1 ms an event. Whether a table exists is asked per check evaluation; once it does,
+the answer is kept instead of opening the index file again. And a planned check of a range
 run, which Dagster records as one row per day, serialises its event once, not once per day
 (154 checks x 730 days took 40 s before a two-year run's first step). Layout and schema are
 Dagster's own, so an instance can switch between this class and the default without migration.
@@ -36,8 +42,8 @@ from dagster._core.storage.event_log.schema import (
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData, serialize_value
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
 
 # The event kinds whose batches are written together; any other batch is stored one by one.
 BATCHED_KINDS = frozenset(
@@ -48,6 +54,25 @@ EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 EVENT_BATCH_SIZE = "1000"
 # Engines kept (one per database file: the index and the latest runs' files).
 ENGINES_KEPT = 16
+
+
+def _kept_connection_engine(conn_string: str) -> Engine:
+    """An engine whose one pooled SQLite connection stays open between transactions and commits
+    without flushing each one to disk (`synchronous=NORMAL`, safe in WAL mode)."""
+    engine = create_engine(
+        conn_string,
+        pool_size=1,
+        max_overflow=1,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _write_without_flushing_each_commit(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
 
 
 def event_log_dir(dagster_home: str) -> str:
@@ -69,6 +94,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_present: set[str] = set()
         super().__init__(event_log_dir(base_dir), inst_data=inst_data)
 
     @classmethod
@@ -83,24 +109,31 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        """One transaction on a shard's file, as Dagster's own `_connect` opens it (a new
-        SQLite connection, no pool), through an engine kept for the file."""
+        """One transaction on a shard's file, through an engine (and its connection) kept for
+        the file. Under the lock, so one connection per file is ever in use."""
         with self._db_lock:
             engine = self._engines.pop(shard, None)
             if engine is None:
-                engine = create_engine(
-                    self.conn_string_for_shard(shard),
-                    poolclass=NullPool,
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-                )
+                engine = _kept_connection_engine(self.conn_string_for_shard(shard))
             self._engines[shard] = engine  # the most recently used last
             while len(self._engines) > ENGINES_KEPT:
                 self._engines.popitem(last=False)[1].dispose()
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
+                # A connection opened before the file turned to WAL mode would keep the old mode.
+                engine.dispose()
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """Dagster's answer (a new engine on the index file per call), kept once it is yes."""
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     def dispose(self) -> None:
         with self._db_lock:

@@ -172,6 +172,22 @@ def test_engines_are_kept_per_file_and_bounded(tmp_path):
     assert not storage._engines
 
 
+def test_a_file_keeps_one_connection_that_commits_without_flushing_each_write(tmp_path):
+    storage = BatchedSqliteEventLogStorage(str(tmp_path))
+    seen = []
+    for _ in range(3):
+        with storage.run_connection("run-a") as conn:
+            seen.append(id(conn.connection.dbapi_connection))
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert len(set(seen)) == 1
+    assert (journal, synchronous) == ("wal", 1)  # 1: NORMAL
+    assert storage.has_table("event_logs") and "event_logs" in storage._tables_present
+    assert not storage.has_table("no_such_table")
+    assert "no_such_table" not in storage._tables_present
+    storage.dispose()
+
+
 def test_the_overrides_replace_methods_dagster_still_has():
     # A rename in Dagster would leave an override unused, and its cost back.
     from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
