@@ -16,8 +16,9 @@ pays for opening the file and, on closing it, checkpointing its WAL. The files a
 advice for WAL: a commit is not flushed to disk one by one (2 ms each here), an application crash
 loses nothing, a power cut may lose the last commits but never corrupts the file. A
 materialization stored on its own (both files, the asset row) takes 4 ms instead of Dagster's
-24 ms here, and a daily run's steps 61 s instead of 73 s. Whether a table exists is asked per check evaluation; once it does,
-the answer is kept instead of opening the index file again. And a planned check of a range
+24 ms here, and a daily run's steps 61 s instead of 73 s. Whether a table exists is asked per
+check evaluation; once it does, the answer is kept instead of opening the index file again.
+And a planned check of a range
 run, which Dagster records as one row per day, serialises its event once, not once per day
 (154 checks x 730 days took 40 s before a two-year run's first step). Layout and schema are
 Dagster's own, so an instance can switch between this class and the default without migration.
