@@ -14,6 +14,7 @@ from datatrendz_pipelines.automation.schedules import (
 )
 from datatrendz_pipelines.automation.sensors import build_landing_sensor
 from datatrendz_pipelines.forecasting.assets import (
+    FORECASTING_IMPORTS,
     TASKS,
     build_champion_sensor,
     build_forecasting_assets,
@@ -21,6 +22,7 @@ from datatrendz_pipelines.forecasting.assets import (
 )
 from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
+from datatrendz_pipelines.preload import Preload
 from datatrendz_pipelines.publishing.assets import PublishTargetResource, build_publish_assets
 from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
 from datatrendz_pipelines.settings import Settings
@@ -32,8 +34,11 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions, settings)
-    dbt_steps = build_dbt_assets(partitions)
     models, forecasts = build_forecasting_assets(partitions, settings)
+    dbt_steps = build_dbt_assets(
+        partitions,
+        Preload(FORECASTING_IMPORTS, frozenset(key for a in forecasts for key in a.keys)),
+    )
     kpi_keys = sorted(key for step in dbt_steps for key in step.keys if key.path[0] == "kpi")
     forecast_keys = [forecasts_key(task) for task in TASKS]
     published = build_publish_assets([*kpi_keys, *forecast_keys], partitions)

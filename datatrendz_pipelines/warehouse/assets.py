@@ -16,6 +16,7 @@ from pydantic import Field
 
 from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.partitions import days_in_window
+from datatrendz_pipelines.preload import Preload, importing_meanwhile
 from datatrendz_pipelines.retries import TRANSIENT_RETRY
 from datatrendz_pipelines.warehouse.project import (
     dbt_project,
@@ -73,7 +74,11 @@ FORECAST_MODELS = "kpi_revenue_vs_forecast"
 
 
 def _build(
-    name: str, select: str, exclude: str | None, partitions_def: dg.PartitionsDefinition
+    name: str,
+    select: str,
+    exclude: str | None,
+    partitions_def: dg.PartitionsDefinition,
+    preload: Preload | None = None,
 ) -> dg.AssetsDefinition:
     project = dbt_project()
 
@@ -105,7 +110,11 @@ def _build(
         if config.full_refresh:
             args.append("--full-refresh")
         step_env = dbt_window_env(days[0].isoformat(), days[-1].isoformat())
-        with environment(step_env | step_environment(project)):
+        wanted = preload and preload.wanted_by(context.job_def.asset_layer.selected_asset_keys)
+        with (
+            environment(step_env | step_environment(project)),
+            importing_meanwhile(preload.modules if wanted else ()),
+        ):
             invocation = dbt.cli(args, context=context)
             yield from invocation.stream()
         finish_step(invocation.target_path, project)
@@ -113,9 +122,12 @@ def _build(
     return models
 
 
-def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The main dbt step (staging -> marts -> KPIs) and the step of the forecast KPI models."""
+def build_dbt_assets(
+    partitions_def: dg.PartitionsDefinition, preload: Preload | None = None
+) -> list[dg.AssetsDefinition]:
+    """The main dbt step (staging -> marts -> KPIs) and the step of the forecast KPI models.
+    `preload`: what the main step imports while dbt builds, for the steps after it."""
     return [
-        _build("warehouse_models", "fqn:*", FORECAST_MODELS, partitions_def),
+        _build("warehouse_models", "fqn:*", FORECAST_MODELS, partitions_def, preload),
         _build("forecast_kpi_models", FORECAST_MODELS, None, partitions_def),
     ]
