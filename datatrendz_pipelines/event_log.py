@@ -18,10 +18,10 @@ loses nothing, a power cut may lose the last commits but never corrupts the file
 materialization stored on its own (both files, the asset row) takes 4 ms instead of Dagster's
 24 ms here, and a daily run's steps 61 s instead of 73 s. Whether a table exists is asked per
 check evaluation; once it does, the answer is kept instead of opening the index file again.
-And a planned check of a range
-run, which Dagster records as one row per day, serialises its event once, not once per day
-(154 checks x 730 days took 40 s before a two-year run's first step). Layout and schema are
-Dagster's own, so an instance can switch between this class and the default without migration.
+And a planned check of a range run, which Dagster records as one row per day, serialises its
+event once, not once per day (154 checks x 730 days took 40 s before a two-year run's first
+step). Layout and schema are Dagster's own, so an instance can switch between this class and
+the default without migration.
 """
 
 from __future__ import annotations
