@@ -64,6 +64,7 @@ def _kept_connection_engine(conn_string: str) -> Engine:
     engine = create_engine(
         conn_string,
         pool_size=1,
+        # Dagster's `_initdb` opens a second connection (create_all) while it holds the first.
         max_overflow=1,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,8 +51,6 @@ def import_all(modules: Sequence[str]) -> list[str]:
 def importing_meanwhile(modules: Sequence[str]) -> Iterator[threading.Thread | None]:
     """Import `modules` in a background thread during the block; waits for it on the way out,
     so no import is left running once the step ends (nothing if they are imported already)."""
-    import sys
-
     missing = [m for m in modules if m not in sys.modules]
     if not missing:
         yield None
