@@ -22,17 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT
+from datatrendz_pipelines.postgres_instance import PG_DEFAULTS, ensure_database
 from datatrendz_pipelines.settings import PROJECT_ROOT, Settings
 
 DEPLOY_INSTANCE_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
-PG_DEFAULTS = {
-    "DAGSTER_PG_HOST": "127.0.0.1",
-    "DAGSTER_PG_PORT": "5432",
-    "DAGSTER_PG_USER": "postgres",
-    "DAGSTER_PG_PASSWORD": "",
-    "DAGSTER_PG_DB": "datatrendz_dagster",
-}
 
 
 @dataclass(frozen=True)
@@ -102,27 +96,6 @@ def prepare_instance(dagster_home: Path) -> Path:
     if not config.exists():
         config.symlink_to(DEPLOY_INSTANCE_YAML)
     return config
-
-
-def ensure_database(env: Mapping[str, str]) -> bool:
-    """Create the DAGSTER_PG_DB database when it is missing. True if it was created."""
-    import psycopg
-    from psycopg import sql
-
-    params = dict(
-        host=env["DAGSTER_PG_HOST"],
-        port=env["DAGSTER_PG_PORT"],
-        user=env["DAGSTER_PG_USER"],
-        password=env["DAGSTER_PG_PASSWORD"] or None,
-        connect_timeout=10,
-    )
-    name = env["DAGSTER_PG_DB"]
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchall()
-        if exists:
-            return False
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return True
 
 
 def _default_signals() -> None:
