@@ -16,6 +16,7 @@ from datatrendz_pipelines.warehouse.project import (
     WarehouseDbtCliResource,
     dbt_target_dir,
     finish_step,
+    manifest_is_stale,
     step_environment,
 )
 
@@ -60,7 +61,7 @@ def test_a_step_without_parse_state_leaves_the_projects(tmp_path):
     home = tmp_path / "dbt"
     home.mkdir()
     (home / PARSE_STATE).write_bytes(b"kept")
-    step = _step_folder(home, "forecast_kpi_models-x", None, 0)
+    step = _step_folder(home, "warehouse_models-failed", None, 0)
     finish_step(step, SimpleNamespace(target_path=home))
     assert (home / PARSE_STATE).read_bytes() == b"kept"
 
@@ -77,3 +78,23 @@ def test_the_dbt_resource_opens_no_adapter_in_the_run_process(tmp_path):
     assert invocation.adapter is None
     reported = invocation.get_error() is None and resource._cli_version
     assert str(reported) == importlib.metadata.version("dbt-core")
+
+
+def test_a_manifest_older_than_a_model_is_parsed_again(tmp_path):
+    project = tmp_path / "project"
+    (project / "models" / "kpi").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: p\n")
+    model = project / "models" / "kpi" / "kpi.sql"
+    model.write_text("select 1")
+    (project / "target").mkdir()  # dbt's output: never makes the manifest stale
+    manifest = tmp_path / "manifest.json"
+    assert manifest_is_stale(manifest, project)
+    manifest.write_text("{}")
+    built = time.time() - 100
+    for path in (model, project / "dbt_project.yml"):
+        os.utime(path, (built - 10, built - 10))
+    os.utime(manifest, (built, built))
+    (project / "target" / "run.sql").write_text("select 1")
+    assert not manifest_is_stale(manifest, project)
+    os.utime(model, (built + 5, built + 5))
+    assert manifest_is_stale(manifest, project)

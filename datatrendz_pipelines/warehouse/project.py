@@ -51,17 +51,35 @@ def dbt_project() -> DbtProject:
     return _project(target, dbt_target_dir(Settings.from_env(), target))
 
 
+# What dbt reads of the project; its own output folders are left out.
+PROJECT_SOURCES = ("dbt_project.yml", "models", "macros", "tests", "seeds", "snapshots")
+
+
+def manifest_is_stale(manifest: Path, project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    """True when the manifest is missing or older than a file of the project (a model edited, or
+    a checkout updated after the home's last parse)."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    for name in PROJECT_SOURCES:
+        path = project_dir / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        if any(f.is_file() and f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
+
 @cache
 def _project(target: str, target_dir: Path) -> DbtProject:
-    """Parsed if there is no manifest yet (a fresh home) or when running under `dagster dev`
-    (so model edits show up without a deploy step)."""
+    """Parsed when the home has no manifest yet or one older than the project's files (the dbt
+    steps write none), and when running under `dagster dev`."""
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
         target_path=target_dir,
     )
-    if project.preparer.using_dagster_dev() or not project.manifest_path.exists():
+    if project.preparer.using_dagster_dev() or manifest_is_stale(project.manifest_path):
         dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
