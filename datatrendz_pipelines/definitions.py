@@ -35,13 +35,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions, settings)
     models, forecasts = build_forecasting_assets(partitions, settings)
-    dbt_steps = build_dbt_assets(
+    dbt_step = build_dbt_assets(
         partitions,
         Preload(FORECASTING_IMPORTS, frozenset(key for a in forecasts for key in a.keys)),
     )
-    kpi_keys = sorted(key for step in dbt_steps for key in step.keys if key.path[0] == "kpi")
+    kpi_keys = sorted(key for key in dbt_step.assets.keys if key.path[0] == "kpi")
     forecast_keys = [forecasts_key(task) for task in TASKS]
-    published = build_publish_assets([*kpi_keys, *forecast_keys], partitions)
+    published = build_publish_assets(
+        [*kpi_keys, *forecast_keys], partitions, dbt_step.read_when_queried
+    )
     alerts = build_alerts_asset([*kpi_keys, *forecast_keys], partitions)
     freshness_checks = build_freshness_checks(
         [a.key for a in published if a.key.path[-1].startswith("kpi_")], settings
@@ -65,7 +67,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         tags={"datatrendz/writes": "weekly_training_job"},
     )
     return dg.Definitions(
-        assets=[*raw_assets, *dbt_steps, *models, *forecasts, *published, alerts],
+        assets=[*raw_assets, dbt_step.assets, *models, *forecasts, *published, alerts],
         asset_checks=freshness_checks,
         jobs=[daily_pipeline_job, weekly_training_job],
         schedules=[

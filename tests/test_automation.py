@@ -156,8 +156,9 @@ def test_a_new_champion_reforecasts_the_latest_day(settings):
     targets = {k.to_user_string() for k in request.asset_selection}
     assert {
         "ml/forecasts_revenue",
-        "kpi/kpi_revenue_vs_forecast",
+        "analytics/kpi_revenue_vs_forecast",
         "analytics/forecasts_revenue",
     } <= targets
+    assert "kpi/kpi_revenue_vs_forecast" not in targets  # a view: no dbt step needed
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     assert request.partition_key == yesterday.isoformat()

@@ -10,6 +10,7 @@ import pytest
 from datatrendz_pipelines.definitions import build_definitions
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.settings import Settings
+from datatrendz_pipelines.warehouse.assets import late_sources
 
 
 def test_definitions_load_and_resolve_every_job(settings):
@@ -42,6 +43,37 @@ def test_every_warehouse_writer_is_in_the_pool_and_backfills_in_one_run(settings
         k.to_user_string() for a in writers if a.partitions_def is None for k in a.keys
     }
     assert unpartitioned == {"revenue_forecast_model", "demand_forecast_model"}
+
+
+def test_one_dbt_step_per_run_and_the_forecast_view_published_after_the_forecasts(settings):
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def("daily_pipeline_job")
+    dbt_steps = [n.name for n in job.nodes if n.name.endswith("_models")]
+    assert dbt_steps == ["warehouse_models"]
+    graph = defs.resolve_asset_graph()
+    view = dg.AssetKey(["kpi", "kpi_revenue_vs_forecast"])
+    assert dg.AssetKey(["ml", "forecasts_revenue"]) not in graph.get(view).parent_keys
+    published = graph.get(dg.AssetKey(["analytics", "kpi_revenue_vs_forecast"]))
+    assert published.parent_keys == {view, dg.AssetKey(["ml", "forecasts_revenue"])}
+
+
+def test_a_table_model_over_the_forecasts_is_refused():
+    source = "source.datatrendz.ml.forecasts_revenue"
+    manifest = {
+        "sources": {source: {"schema": "ml", "name": "forecasts_revenue"}},
+        "nodes": {
+            "model.datatrendz.kpi": {
+                "resource_type": "model",
+                "original_file_path": "models/kpi.sql",
+                "depends_on": {"nodes": [source, "model.datatrendz.kpi_daily_sales"]},
+                "config": {"materialized": "incremental"},
+            }
+        },
+    }
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match=r"models/kpi\.sql.*view"):
+        late_sources(manifest, "model.datatrendz.kpi")
+    manifest["nodes"]["model.datatrendz.kpi"]["config"]["materialized"] = "view"
+    assert late_sources(manifest, "model.datatrendz.kpi") == [source]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ blocking checks upstream passed (a failed blocking check stops the run before it
 
 import datetime as dt
 import time
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import duckdb
@@ -126,17 +127,24 @@ def _publish_postgres(
 
 
 def build_publish_asset(
-    source: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+    source: dg.AssetKey,
+    partitions_def: dg.PartitionsDefinition,
+    read_through_view: Sequence[dg.AssetKey] = (),
 ) -> dg.AssetsDefinition:
+    """`read_through_view`: the tables `source`, a view, reads when queried (published after
+    them)."""
     schema, name = source.path[0], source.path[-1]
+    through = "".join(
+        f" It reads `{'.'.join(k.path)}` through the view." for k in read_through_view
+    )
 
     @dg.asset(
         key=dg.AssetKey(["analytics", name]),
-        deps=[source],
+        deps=[source, *read_through_view],
         description=(
             f"`{schema}.{name}` published for BI tools: replaced atomically in the PostgreSQL schema "
             "`analytics` (when DATATRENDZ_PUBLISH_URL is set) and exported as Parquet under "
-            f"`lake/{name}/date=YYYY-MM-DD/`. Personal data never leaves in clear text."
+            f"`lake/{name}/date=YYYY-MM-DD/`. Personal data never leaves in clear text.{through}"
         ),
         group_name="publishing",
         kinds={"postgres", "parquet"},
@@ -184,6 +192,10 @@ def build_publish_asset(
 
 
 def build_publish_assets(
-    table_keys: list[dg.AssetKey], partitions_def: dg.PartitionsDefinition
+    table_keys: list[dg.AssetKey],
+    partitions_def: dg.PartitionsDefinition,
+    read_when_queried: Mapping[dg.AssetKey, Sequence[dg.AssetKey]] | None = None,
 ) -> list[dg.AssetsDefinition]:
-    return [build_publish_asset(key, partitions_def) for key in table_keys]
+    """One publish asset per table; `read_when_queried`: per view, the tables it reads."""
+    reads = read_when_queried or {}
+    return [build_publish_asset(key, partitions_def, reads.get(key, ())) for key in table_keys]

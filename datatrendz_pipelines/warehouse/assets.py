@@ -3,6 +3,7 @@
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -10,6 +11,7 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 from pydantic import Field
@@ -25,9 +27,22 @@ from datatrendz_pipelines.warehouse.project import (
     step_environment,
 )
 
+# Schemas of the tables that assets after the dbt step write (the forecasts). A model reading
+# them is a view, which reads them when queried, not when dbt builds it: in the asset graph its
+# readers depend on those tables instead of the view itself (which would be a cycle through the
+# dbt step, and a second dbt invocation in every run).
+READ_WHEN_QUERIED = frozenset({"ml"})
+
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Keys mirror the warehouse schema (`core/fct_orders`); sources are the raw assets."""
+    """Keys mirror the warehouse schema (`core/fct_orders`); sources are the raw assets.
+
+    `read_when_queried` collects, per view over READ_WHEN_QUERIED sources, the keys of those
+    sources, as the view's asset specs are built."""
+
+    def __init__(self, settings: DagsterDbtTranslatorSettings | None = None) -> None:
+        super().__init__(settings=settings)
+        self.read_when_queried: dict[dg.AssetKey, list[dg.AssetKey]] = {}
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         # A source's schema is `raw`, so `raw/orders` is the ingestion asset itself.
@@ -35,6 +50,37 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return "kpi" if dbt_resource_props.get("schema") == "kpi" else "warehouse"
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        late = late_sources(manifest, unique_id)
+        if not late:
+            return spec
+        keys = [self.get_asset_key(manifest["sources"][source]) for source in late]
+        self.read_when_queried[spec.key] = keys
+        return spec.replace_attributes(deps=[d for d in spec.deps if d.asset_key not in keys])
+
+
+def late_sources(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
+    """The READ_WHEN_QUERIED sources a model reads; an error unless the model is a view."""
+    node = manifest["nodes"].get(unique_id)
+    if node is None or node["resource_type"] != "model":
+        return []
+    late = [
+        upstream
+        for upstream in node["depends_on"]["nodes"]
+        if upstream.startswith("source.")
+        and manifest["sources"][upstream]["schema"] in READ_WHEN_QUERIED
+    ]
+    if late and node["config"]["materialized"] != "view":
+        raise dg.DagsterInvalidDefinitionError(
+            f"dbt model {node['original_file_path']} reads {', '.join(late)}, which the "
+            "pipeline writes after the dbt step: make it a view "
+            "({{ config(materialized='view') }})."
+        )
+    return late
 
 
 class DbtBuildConfig(dg.Config):
@@ -48,7 +94,7 @@ def dbt_window_env(first_day: str, last_day: str) -> dict[str, str]:
     """The partition window (inclusive days, YYYY-MM-DD) as the environment dbt reads it from.
 
     Not `--vars`: vars that differ from the last parse make dbt re-parse the whole project on
-    every run (twice per run, one per dbt step), while the macros read these variables only when
+    every run, while the macros read these variables only when
     a model executes (see dbt_project/macros/partition_window.sql)."""
     return {"DATATRENDZ_DBT_MIN_DATE": first_day, "DATATRENDZ_DBT_MAX_DATE": last_day}
 
@@ -68,29 +114,30 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-# Models that read what the forecasting assets write: a dbt step of their own after them, so the
-# asset graph has no cycle through the main dbt step.
-FORECAST_MODELS = "kpi_revenue_vs_forecast"
+@dataclass(frozen=True)
+class DbtStep:
+    """The dbt models as one multi-asset (one dbt invocation per run), and per view over
+    READ_WHEN_QUERIED tables the keys of those tables, which the view's readers depend on."""
+
+    assets: dg.AssetsDefinition
+    read_when_queried: Mapping[dg.AssetKey, list[dg.AssetKey]]
 
 
-def _build(
-    name: str,
-    select: str,
-    exclude: str | None,
-    partitions_def: dg.PartitionsDefinition,
-    preload: Preload | None = None,
-) -> dg.AssetsDefinition:
+def build_dbt_assets(
+    partitions_def: dg.PartitionsDefinition, preload: Preload | None = None
+) -> DbtStep:
+    """Every dbt model (staging -> marts -> KPIs) built in one step per run. `preload`: what the
+    step imports while dbt builds, for the steps after it."""
     project = dbt_project()
+    translator = WarehouseTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+    )
 
     @dbt_assets(
-        name=name,
+        name="warehouse_models",
         manifest=project.manifest_path,
         project=project,
-        select=select,
-        exclude=exclude,
-        dagster_dbt_translator=WarehouseTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
-        ),
+        dagster_dbt_translator=translator,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
@@ -119,15 +166,4 @@ def _build(
             yield from invocation.stream()
         finish_step(invocation.target_path, project)
 
-    return models
-
-
-def build_dbt_assets(
-    partitions_def: dg.PartitionsDefinition, preload: Preload | None = None
-) -> list[dg.AssetsDefinition]:
-    """The main dbt step (staging -> marts -> KPIs) and the step of the forecast KPI models.
-    `preload`: what the main step imports while dbt builds, for the steps after it."""
-    return [
-        _build("warehouse_models", "fqn:*", FORECAST_MODELS, partitions_def, preload),
-        _build("forecast_kpi_models", FORECAST_MODELS, None, partitions_def),
-    ]
+    return DbtStep(models, dict(translator.read_when_queried))

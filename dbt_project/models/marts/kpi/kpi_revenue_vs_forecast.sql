@@ -1,18 +1,16 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='forecast_date') }}
+{{ config(materialized='view') }}
 -- depends_on: {{ source('ml', 'forecasts_revenue') }}
--- A daily run recomputes its days and every later forecast date: that day's actuals arrive, and
--- the forecasts made on it become the latest for the days ahead.
-{%- set start = window_start() %}
-{#- The forecasts table appears once the forecasting assets have run; until then this model is
-    empty rather than failing, so a warehouse without forecasts still builds. -#}
+-- A view: the forecasting assets write ml.forecasts_revenue after the dbt step of a run, and a
+-- view reads what they wrote whenever it is queried, so the published table and the alerts see
+-- the day's new forecasts without a second dbt invocation per run.
+{#- The forecasts table appears once the forecasting assets have run; a view built before that
+    is empty rather than failing (a warehouse without forecasts still builds) until the next
+    dbt step builds it again. -#}
 {%- set forecasts_relation = adapter.get_relation(
     database=target.database, schema='ml', identifier='forecasts_revenue') if execute else none %}
 
 with sales as (
     select * from {{ ref('kpi_daily_sales') }}
-    {%- if start %}
-    where sales_date >= {{ date_literal(start) }}
-    {%- endif %}
 ),
 
 actuals as (
@@ -44,9 +42,6 @@ forecasts as (
         row_number() over (partition by series_id, date order by forecast_origin desc) as recency
     from {{ forecasts_relation }}
     where forecast_origin < date
-    {%- if start %}
-        and date >= {{ date_literal(start) }}
-    {%- endif %}
     {%- else %}
     select
         cast(null as date) as forecast_date,
