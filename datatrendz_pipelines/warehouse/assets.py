@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: staging -> intermediate -> core marts -> kpi, built per day."""
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -35,14 +36,7 @@ READ_WHEN_QUERIED = frozenset({"ml"})
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Keys mirror the warehouse schema (`core/fct_orders`); sources are the raw assets.
-
-    `read_when_queried` collects, per view over READ_WHEN_QUERIED sources, the keys of those
-    sources, as the view's asset specs are built."""
-
-    def __init__(self, settings: DagsterDbtTranslatorSettings | None = None) -> None:
-        super().__init__(settings=settings)
-        self.read_when_queried: dict[dg.AssetKey, list[dg.AssetKey]] = {}
+    """Keys mirror the warehouse schema (`core/fct_orders`); sources are the raw assets."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         # A source's schema is `raw`, so `raw/orders` is the ingestion asset itself.
@@ -55,12 +49,16 @@ class WarehouseTranslator(DagsterDbtTranslator):
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        late = late_sources(manifest, unique_id)
+        late = self.late_source_keys(manifest, unique_id)
         if not late:
             return spec
-        keys = [self.get_asset_key(manifest["sources"][source]) for source in late]
-        self.read_when_queried[spec.key] = keys
-        return spec.replace_attributes(deps=[d for d in spec.deps if d.asset_key not in keys])
+        return spec.replace_attributes(deps=[d for d in spec.deps if d.asset_key not in late])
+
+    def late_source_keys(self, manifest: Mapping[str, Any], unique_id: str) -> list[dg.AssetKey]:
+        """Keys of the READ_WHEN_QUERIED sources a model reads (see `late_sources`)."""
+        return [
+            self.get_asset_key(manifest["sources"][s]) for s in late_sources(manifest, unique_id)
+        ]
 
 
 def late_sources(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
@@ -129,13 +127,14 @@ def build_dbt_assets(
     """Every dbt model (staging -> marts -> KPIs) built in one step per run. `preload`: what the
     step imports while dbt builds, for the steps after it."""
     project = dbt_project()
+    manifest = json.loads(project.manifest_path.read_bytes())
     translator = WarehouseTranslator(
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
     )
 
     @dbt_assets(
         name="warehouse_models",
-        manifest=project.manifest_path,
+        manifest=manifest,
         project=project,
         dagster_dbt_translator=translator,
         partitions_def=partitions_def,
@@ -166,4 +165,9 @@ def build_dbt_assets(
             yield from invocation.stream()
         finish_step(invocation.target_path, project)
 
-    return DbtStep(models, dict(translator.read_when_queried))
+    read_when_queried = {
+        translator.get_asset_key(node): keys
+        for unique_id, node in manifest["nodes"].items()
+        if (keys := translator.late_source_keys(manifest, unique_id))
+    }
+    return DbtStep(models, read_when_queried)
