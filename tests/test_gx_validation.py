@@ -249,3 +249,44 @@ def test_the_data_docs_index_lists_only_the_latest_validations(tmp_path: Path, m
     listed = [u for u, page in zip(urls, pages, strict=True) if page in index]
     assert listed == urls[1:]  # the two latest; all three pages stay on disk
     assert all(Path(unquote(urlparse(u).path)).exists() for u in urls)
+
+
+def test_data_docs_pages_are_rendered_from_cached_templates(tmp_path: Path, monkeypatch):
+    from jinja2 import FileSystemBytecodeCache
+
+    from datatrendz_pipelines.quality import data_docs_views
+
+    cache_dir = tmp_path / "jinja"
+    cache_dir.mkdir()
+    monkeypatch.setattr(
+        data_docs_views, "template_cache", lambda: FileSystemBytecodeCache(str(cache_dir))
+    )
+    c = contract("order_lines")
+    frame = raw_frame("order_lines", ORDER_LINES, {(1, 5): -1.5})
+    first = validate_frame(c, frame, docs_dir=tmp_path / "docs", run_name="run-1")
+    cached = sorted(cache_dir.iterdir())
+    assert cached  # the page and index templates, compiled once
+    second = validate_frame(c, frame, docs_dir=tmp_path / "docs", run_name="run-2")
+    assert sorted(cache_dir.iterdir()) == cached  # the second build loaded them
+    for summary in (first, second):
+        page = Path(unquote(urlparse(summary.data_docs_url).path)).read_text()
+        assert "values must never be null." in page  # the expectations were rendered
+    config = (tmp_path / "docs" / "gx" / "great_expectations.yml").read_text()
+    assert "CachedPageView" in config and "CachedIndexPageView" in config
+
+
+def test_the_data_docs_site_config_keeps_what_the_project_set():
+    from datatrendz_pipelines.quality.gx_validation import DATA_DOCS_INDEX_LIMIT, data_docs_site
+
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": "x/"},
+        "site_section_builders": {"expectations": "None"},
+    }
+    wanted = data_docs_site(site)
+    assert wanted["store_backend"] == site["store_backend"]
+    assert wanted["site_section_builders"]["expectations"] == "None"  # switched off stays off
+    assert wanted["site_section_builders"]["validations"]["view"]["class_name"] == "CachedPageView"
+    assert wanted["site_index_builder"]["validation_results_limit"] == DATA_DOCS_INDEX_LIMIT
+    assert data_docs_site(wanted) == wanted  # applied once: the config is saved only then
+    assert site["site_section_builders"] == {"expectations": "None"}  # the input is untouched

@@ -133,23 +133,40 @@ def frame_from_duckdb(
 # it lists each time it rebuilds the index (after every validation), so an unlimited index grew
 # with each day's eight results: a year of daily runs is ~2,900 results, seconds per rebuild.
 DATA_DOCS_INDEX_LIMIT = 32
+VIEWS_MODULE = "datatrendz_pipelines.quality.data_docs_views"
+
+
+def data_docs_site(site: Mapping[str, Any]) -> dict[str, Any]:
+    """`site` (a data_docs_sites entry) with the index bounded and page views that cache their
+    compiled templates (`data_docs_views`); the rest of the site as it was."""
+    site = copy.deepcopy(dict(site))
+    index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
+    index["validation_results_limit"] = DATA_DOCS_INDEX_LIMIT
+    index["view"] = {"module_name": VIEWS_MODULE, "class_name": "CachedIndexPageView"}
+    sections = site.setdefault("site_section_builders", {})
+    for section in ("expectations", "validations"):
+        if section in sections and not isinstance(sections[section], dict):
+            continue  # switched off in the project's config ("None", False)
+        sections.setdefault(section, {})["view"] = {
+            "module_name": VIEWS_MODULE,
+            "class_name": "CachedPageView",
+        }
+    return site
 
 
 def _quiet_context(context: Any) -> Any:
-    """Switch off analytics and progress bars and bound the Data Docs index; persist it only
-    if a setting changes."""
+    """Switch off analytics and progress bars and set up the Data Docs sites
+    (`data_docs_site`); persist the config only if a setting changes."""
     changed = context.config.analytics_enabled is not False or context.progress_bars != {
         "globally": False
     }
     context.config.analytics_enabled = False
     context.variables.progress_bars = {"globally": False}
-    sites = copy.deepcopy(context.variables.data_docs_sites or {})
-    for site in sites.values():
-        index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
-        if index.get("validation_results_limit") != DATA_DOCS_INDEX_LIMIT:
-            index["validation_results_limit"] = DATA_DOCS_INDEX_LIMIT
-            context.variables.data_docs_sites = sites
-            changed = True
+    sites = context.variables.data_docs_sites or {}
+    wanted = {name: data_docs_site(site) for name, site in sites.items()}
+    if wanted != sites:
+        context.variables.data_docs_sites = wanted
+        changed = True
     if changed:
         context.variables.save()  # a file context writes great_expectations.yml; ephemeral: no-op
     return context
