@@ -33,17 +33,19 @@ def template_cache() -> BytecodeCache | None:
         return None
 
 
-class CachedPageView(DefaultJinjaPageView):
+class _CachedTemplates:
+    """Sets the template cache on the Jinja environment GX's view has just made."""
+
+    env: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = template_cache()
+
+
+class CachedPageView(_CachedTemplates, DefaultJinjaPageView):
     """GX's page view (validation and suite pages) with compiled templates cached."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = template_cache()
 
-
-class CachedIndexPageView(DefaultJinjaIndexPageView):
+class CachedIndexPageView(_CachedTemplates, DefaultJinjaIndexPageView):
     """GX's index page view with compiled templates cached."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = template_cache()
