@@ -233,6 +233,29 @@ def test_data_docs_are_built_for_this_run(tmp_path: Path):
     assert validate_frame(c, frame).data_docs_url is None  # no docs_dir: nothing written
 
 
+def test_the_suite_and_checkpoint_are_saved_again_only_when_the_contract_changes(tmp_path: Path):
+    c = contract("order_lines")
+    frame = raw_frame("order_lines", ORDER_LINES, {(1, 5): -1.5})
+    project = tmp_path / "docs" / "gx"
+    saved = ["expectations/order_lines.json", "validation_definitions/order_lines.json"]
+    saved.append("checkpoints/order_lines.json")
+
+    def stamps() -> list[tuple[int, int]]:
+        return [((project / f).stat().st_ino, (project / f).stat().st_mtime_ns) for f in saved]
+
+    validate_frame(c, frame, docs_dir=tmp_path / "docs", run_name="run-1")
+    first = stamps()
+    again = validate_frame(c, frame, docs_dir=tmp_path / "docs", run_name="run-2")
+    assert stamps() == first  # the saved checkpoint was reused as it was
+    assert "unit_price_min" in failures(again)
+
+    without = dataclasses.replace(c, rules=tuple(r for r in c.rules if r.name != "unit_price_min"))
+    changed = validate_frame(without, frame, docs_dir=tmp_path / "docs", run_name="run-3")
+    assert stamps()[0] != first[0]  # the suite was saved again...
+    assert "unit_price_min" not in failures(changed)  # ...and the checkpoint ran the new one
+    assert "unit_price_min" not in (project / saved[0]).read_text()
+
+
 def test_the_data_docs_index_lists_only_the_latest_validations(tmp_path: Path, monkeypatch):
     import datatrendz_pipelines.quality.gx_validation as gx_validation
 
