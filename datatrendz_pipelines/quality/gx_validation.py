@@ -218,7 +218,7 @@ def _expectation_configs(suite: Any) -> list[str]:
 
 
 def _saved_checkpoint(context: Any, suite: Any, source: str) -> Any | None:
-    """The checkpoint saved for `source` if it is the one `_run_checkpoint` would save for
+    """The checkpoint saved for `source` if it is the one `_saved_or_new_checkpoint` would save for
     `suite`, else None. Saving the suite, definition and checkpoint again costs ~0.1 s per
     validation, eight times a day, for objects that change only with the contract."""
     from great_expectations.exceptions import DataContextError
