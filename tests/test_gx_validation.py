@@ -237,8 +237,10 @@ def test_the_suite_and_checkpoint_are_saved_again_only_when_the_contract_changes
     c = contract("order_lines")
     frame = raw_frame("order_lines", ORDER_LINES, {(1, 5): -1.5})
     project = tmp_path / "docs" / "gx"
-    saved = ["expectations/order_lines.json", "validation_definitions/order_lines.json"]
-    saved.append("checkpoints/order_lines.json")
+    saved = [
+        f"{folder}/order_lines.json"
+        for folder in ("expectations", "validation_definitions", "checkpoints")
+    ]
 
     def stamps() -> list[tuple[int, int]]:
         return [((project / f).stat().st_ino, (project / f).stat().st_mtime_ns) for f in saved]
