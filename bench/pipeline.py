@@ -161,4 +161,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from datatrendz_pipelines.batch_process import exit_without_teardown
+
+    # As the `datatrendz` command ends.
+    exit_without_teardown(main(sys.argv[1:]))

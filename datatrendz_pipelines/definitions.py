@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 
+from datatrendz_pipelines.batch_process import tune_gc_for_batch
+
+# Every process that loads this code location builds the same large heap: a run's worker above
+# all. Set before the imports below, whose growth would otherwise set off most full collections.
+tune_gc_for_batch()
+
 import dagster as dg
 
 from datatrendz_pipelines.alerting.assets import build_alerts_asset, build_failure_sensors

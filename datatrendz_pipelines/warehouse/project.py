@@ -27,8 +27,10 @@ from packaging import version
 from datatrendz_pipelines.settings import DBT_PROJECT_DIR, Settings
 
 DBT_TARGETS = ("duckdb", "postgres")
-# dbt installed beside this interpreter, so a run works without an activated virtualenv.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# dbt installed beside this interpreter, so a run works without an activated virtualenv: the
+# project's own entry point to dbt's CLI, which spares each step dbt's process teardown
+# (datatrendz_pipelines/warehouse/dbt_process.py).
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("datatrendz-dbt"))
 PARSE_STATE = "partial_parse.msgpack"
 STEP_FOLDERS_KEPT = 10
 
