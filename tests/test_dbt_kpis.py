@@ -389,6 +389,12 @@ class Warehouse:
     manifest: Any = None
 
     def dbt(self, *args: str) -> Any:
+        result, failures = self.invoke(*args)
+        assert result.success and not failures, failures or result.exception
+        return result
+
+    def invoke(self, *args: str) -> tuple[Any, list[str]]:
+        """Run dbt; its result and the nodes that errored or failed."""
         from dbt.cli.main import dbtRunner
 
         command = [
@@ -418,8 +424,7 @@ class Warehouse:
             for r in (result.result or [])
             if str(r.status) in {"error", "fail"}
         ]
-        assert result.success and not failures, failures or result.exception
-        return result
+        return result, failures
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         connection = self.connect()
@@ -813,8 +818,18 @@ def _schema(model: str) -> str:
     return {"kpi": "kpi", "int": "intermediate"}.get(model.split("_")[0], "core")
 
 
+# Which dbt run wrote a row: differs between builds that agree on everything else.
+BUILD_MARKERS = frozenset({"built_at"})
+
+
 def _snapshot(warehouse: Warehouse, models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    return {name: warehouse.table(_schema(name), name) for name in models}
+    return {
+        name: [
+            {k: v for k, v in row.items() if k not in BUILD_MARKERS}
+            for row in warehouse.table(_schema(name), name)
+        ]
+        for name in models
+    }
 
 
 @pytest.mark.postgres
@@ -853,6 +868,52 @@ def test_one_day_incremental_run_matches_the_full_build(duckdb_warehouse, tmp_pa
 
     copy.dbt("build", "--vars", '{"min_date": "2024-11-30", "max_date": "2024-11-30"}')
     assert _snapshot(copy, KPI_MODELS + CORE_MODELS + INTERMEDIATE_MODELS) == before
+
+
+def test_a_daily_run_tests_the_customer_versions_it_rebuilt(duckdb_warehouse, tmp_path) -> None:
+    """The SCD type 2 tests of a windowed run check the rows of its own build (every customer it
+    rebuilt, whole), not the whole history; a run without a window checks everything."""
+    import duckdb
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(duckdb_warehouse.work_dir / "warehouse.duckdb", path)
+    copy = Warehouse(
+        "duckdb",
+        {"DATATRENDZ_WAREHOUSE_PATH": str(path)},
+        tmp_path,
+        lambda: duckdb.connect(str(path)),
+        duckdb_warehouse.manifest,
+    )
+    window = json.dumps({"min_date": str(D2), "max_date": str(D2)})
+    copy.dbt("run", "--select", "int_customer_versions", "--vars", window)  # rebuilds C2, C3
+    scd2_tests = {
+        "unique_int_customer_versions_customer_version_id",
+        "one_current_version_int_customer_versions_customer_id",
+    }
+
+    def failing(customer: str, *args: str) -> set[str]:
+        with duckdb.connect(str(path)) as connection:
+            # A second copy of the customer's versions: duplicate ids, two current versions.
+            connection.execute(
+                "insert into intermediate.int_customer_versions "
+                "select * from intermediate.int_customer_versions where customer_id = ?",
+                [customer],
+            )
+        _, failures = copy.invoke("test", "--select", "int_customer_versions", *args)
+        with duckdb.connect(str(path)) as connection:
+            connection.execute(
+                "delete from intermediate.int_customer_versions where customer_id = ? "
+                "and rowid not in (select min(rowid) from intermediate.int_customer_versions "
+                "where customer_id = ? group by customer_version_id)",
+                [customer, customer],
+            )
+        return {
+            failure.split(":")[0].split(".")[2] for failure in failures
+        }  # test.<project>.<name>.<hash>
+
+    assert failing("C2", "--vars", window) == scd2_tests
+    assert failing("C1", "--vars", window) == set()  # built by an earlier run, tested by it
+    assert failing("C1") == scd2_tests
 
 
 def test_days_built_one_by_one_match_the_full_build(duckdb_warehouse, tmp_path) -> None:

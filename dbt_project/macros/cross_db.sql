@@ -27,6 +27,11 @@
     cast('{{ value }}' as date)
 {%- endmacro %}
 
+{#- When this dbt invocation started, as a timestamp (UTC, no time zone): marks the rows it wrote. -#}
+{% macro build_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
 {#- date + n days (n may be negative): date +/- integer is a date on both targets. -#}
 {% macro add_days(date_expression, days) -%}
     cast(({{ date_expression }}) + ({{ days }}) as date)

@@ -7,7 +7,8 @@
   or loaded since the latest load the table holds (a day whose dbt run never happened), are
   rebuilt, each from all its deliveries (so a late or corrected delivery renumbers its versions
   correctly); the model's unique_key must be `key`, so delete+insert swaps exactly those
-  entities' versions. last_loaded_at, the entity's latest load, lets the next run tell.
+  entities' versions. last_loaded_at, the entity's latest load, lets the next run tell; built_at,
+  the run that wrote the row, lets that run's tests check only what it rebuilt.
 -#}
 {% macro scd2_versions(deliveries, key, version_id, attributes) -%}
 with deliveries as (
@@ -58,6 +59,7 @@ versioned as (
 select
     {{ key }} || '@' || cast(valid_from as varchar) as {{ version_id }},
     *,
-    valid_to is null as is_current
+    valid_to is null as is_current,
+    {{ build_timestamp() }} as built_at
 from versioned
 {%- endmacro %}

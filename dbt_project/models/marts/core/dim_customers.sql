@@ -94,7 +94,8 @@ select
     order_history.last_order_date,
     coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
     coalesce(lifetime_revenue.lifetime_net_revenue, 0) as lifetime_net_revenue,
-    order_history.first_order_date is not null as has_ordered
+    order_history.first_order_date is not null as has_ordered,
+    {{ build_timestamp() }} as built_at
 from customer_versions
 left join order_history
     on customer_versions.customer_id = order_history.customer_id
