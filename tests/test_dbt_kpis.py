@@ -843,19 +843,27 @@ def test_duckdb_and_postgres_give_identical_kpi_tables(
         assert duck[name], f"{name} is empty"
 
 
+def _copy_of(warehouse: Warehouse, work_dir: Path) -> Warehouse:
+    """The built DuckDB warehouse copied to work_dir/warehouse.duckdb, to change at will."""
+    import duckdb
+
+    path = work_dir / "warehouse.duckdb"
+    shutil.copy(warehouse.work_dir / "warehouse.duckdb", path)
+    return Warehouse(
+        "duckdb",
+        {"DATATRENDZ_WAREHOUSE_PATH": str(path)},
+        work_dir,
+        lambda: duckdb.connect(str(path)),
+        warehouse.manifest,
+    )
+
+
 def test_one_day_incremental_run_matches_the_full_build(duckdb_warehouse, tmp_path) -> None:
     import duckdb
 
     before = _snapshot(duckdb_warehouse, KPI_MODELS + CORE_MODELS + INTERMEDIATE_MODELS)
+    copy = _copy_of(duckdb_warehouse, tmp_path)
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(duckdb_warehouse.work_dir / "warehouse.duckdb", path)
-    copy = Warehouse(
-        "duckdb",
-        {"DATATRENDZ_WAREHOUSE_PATH": str(path)},
-        tmp_path,
-        lambda: duckdb.connect(str(path)),
-        duckdb_warehouse.manifest,
-    )
     # Forget D2 (and its week) in every incremental table, so the run must really rebuild it.
     connection = duckdb.connect(str(path))
     for table, column in INCREMENTAL_DATE_COLUMNS.items():
@@ -875,15 +883,8 @@ def test_a_daily_run_tests_the_customer_versions_it_rebuilt(duckdb_warehouse, tm
     rebuilt, whole), not the whole history; a run without a window checks everything."""
     import duckdb
 
+    copy = _copy_of(duckdb_warehouse, tmp_path)
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(duckdb_warehouse.work_dir / "warehouse.duckdb", path)
-    copy = Warehouse(
-        "duckdb",
-        {"DATATRENDZ_WAREHOUSE_PATH": str(path)},
-        tmp_path,
-        lambda: duckdb.connect(str(path)),
-        duckdb_warehouse.manifest,
-    )
     window = json.dumps({"min_date": str(D2), "max_date": str(D2)})
     copy.dbt("run", "--select", "int_customer_versions", "--vars", window)  # rebuilds C2, C3
     scd2_tests = {
