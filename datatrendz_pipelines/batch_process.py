@@ -30,11 +30,11 @@ def tune_gc_for_batch() -> None:
     gc.set_threshold(*BATCH_GC_THRESHOLDS)
 
 
-def exit_without_teardown(code: int) -> NoReturn:
-    """End the process the way Python does, less the teardown: threads are waited for, exit
+def finish_without_teardown() -> None:
+    """What Python does on the way out, less the teardown: threads are waited for, exit
     handlers run (dbt-duckdb closes the warehouse in one, which checkpoints it), logs and the
     standard streams are flushed; the final collection and the freeing of every module and
-    object are skipped. For a command-line process that has finished its work."""
+    object are left out. Nothing may run after it but `os._exit`."""
     current = threading.current_thread()
     for thread in threading.enumerate():
         if thread is not current and not thread.daemon:
@@ -45,6 +45,11 @@ def exit_without_teardown(code: int) -> NoReturn:
         # A closed pipe has no reader left to lose output.
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """End a command-line process that has finished its work (see `finish_without_teardown`)."""
+    finish_without_teardown()
     os._exit(code)
 
 

@@ -32,18 +32,20 @@ from datatrendz_pipelines.preload import Preload
 from datatrendz_pipelines.publishing.assets import PublishTargetResource, build_publish_assets
 from datatrendz_pipelines.resources import LandingZoneResource, WarehouseResource
 from datatrendz_pipelines.settings import Settings
-from datatrendz_pipelines.warehouse.assets import build_dbt_assets
+from datatrendz_pipelines.warehouse.assets import build_dbt_assets, warm_dbt_when_selected
 from datatrendz_pipelines.warehouse.project import dbt_cli, dbt_project
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
-    raw_assets = build_raw_assets(partitions, settings)
     models, forecasts = build_forecasting_assets(partitions, settings)
     dbt_step = build_dbt_assets(
         partitions,
         Preload(FORECASTING_IMPORTS, frozenset(key for a in forecasts for key in a.keys)),
+    )
+    raw_assets = build_raw_assets(
+        partitions, settings, on_start=warm_dbt_when_selected(frozenset(dbt_step.assets.keys))
     )
     kpi_keys = sorted(key for key in dbt_step.assets.keys if key.path[0] == "kpi")
     forecast_keys = [forecasts_key(task) for task in TASKS]

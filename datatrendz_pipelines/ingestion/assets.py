@@ -1,5 +1,7 @@
 """raw/<source> assets: one day's landing files -> raw.<source> in the DuckDB warehouse."""
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from datatrendz_pipelines.contracts import Contract, load_contracts
@@ -39,8 +41,15 @@ def referenced_sources(contract: Contract) -> list[str]:
     )
 
 
+# Called as each raw step starts, with its context: work for the later steps to begin meanwhile.
+StepStart = Callable[[dg.AssetExecutionContext], None]
+
+
 def build_raw_asset(
-    contract: Contract, partitions_def: dg.PartitionsDefinition, settings: Settings
+    contract: Contract,
+    partitions_def: dg.PartitionsDefinition,
+    settings: Settings,
+    on_start: StepStart | None = None,
 ) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", contract.source])
     threshold = settings.quarantine_threshold
@@ -78,6 +87,8 @@ def build_raw_asset(
         warehouse: WarehouseResource,
         landing_zone: LandingZoneResource,
     ) -> dg.MaterializeResult:
+        if on_start:
+            on_start(context)
         window = context.partition_time_window
         days = days_in_window(window.start, window.end)
         with warehouse.connect() as conn:
@@ -117,6 +128,8 @@ def build_raw_asset(
 
 
 def build_raw_assets(
-    partitions_def: dg.PartitionsDefinition, settings: Settings
+    partitions_def: dg.PartitionsDefinition, settings: Settings, on_start: StepStart | None = None
 ) -> list[dg.AssetsDefinition]:
-    return [build_raw_asset(c, partitions_def, settings) for c in load_contracts().values()]
+    return [
+        build_raw_asset(c, partitions_def, settings, on_start) for c in load_contracts().values()
+    ]

@@ -3,7 +3,7 @@
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from datatrendz_pipelines.ingestion.assets import WAREHOUSE_POOL
 from datatrendz_pipelines.partitions import days_in_window
 from datatrendz_pipelines.preload import Preload, importing_meanwhile
 from datatrendz_pipelines.retries import TRANSIENT_RETRY
+from datatrendz_pipelines.warehouse.dbt_process import start_warm_dbt
 from datatrendz_pipelines.warehouse.project import (
     dbt_project,
     dbt_target,
@@ -110,6 +111,19 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def warm_dbt_when_selected(
+    dbt_keys: frozenset[dg.AssetKey],
+) -> Callable[[dg.AssetExecutionContext], None]:
+    """For the steps before the dbt step: start a warm dbt process when the run builds the models
+    (see dbt_process), so dbt's imports run while those steps do."""
+
+    def start(context: dg.AssetExecutionContext) -> None:
+        if not dbt_keys.isdisjoint(context.job_def.asset_layer.selected_asset_keys):
+            start_warm_dbt()
+
+    return start
 
 
 @dataclass(frozen=True)
