@@ -908,9 +908,8 @@ def test_a_daily_run_tests_the_customer_versions_it_rebuilt(duckdb_warehouse, tm
                 "where customer_id = ? group by customer_version_id)",
                 [customer, customer],
             )
-        return {
-            failure.split(":")[0].split(".")[2] for failure in failures
-        }  # test.<project>.<name>.<hash>
+        # A failure starts with the test's unique id, test.<project>.<name>.<hash>.
+        return {failure.split(":")[0].split(".")[2] for failure in failures}
 
     assert failing("C2", "--vars", window) == scd2_tests
     assert failing("C1", "--vars", window) == set()  # built by an earlier run, tested by it
