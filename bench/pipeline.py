@@ -80,7 +80,7 @@ def step_times(records: list[Any], stages: dict[str, str]) -> tuple[dict[str, St
     """Per step: stage, seconds from STEP_START to STEP_SUCCESS (or STEP_FAILURE), and the
     seconds between consecutive materializations of the same asset (one per day of the run) -
     the time Dagster spends storing them, a slight underestimate as the first of each burst is
-    not counted. Also the sum of the loader's `seconds` metadata over the raw/<source> steps."""
+    not counted. Also the sum of the loader's `seconds` metadata over the raw/<source> assets."""
     by_step: dict[str, list[tuple[float, str, Any]]] = defaultdict(list)
     for entry in records:
         event = entry.dagster_event
@@ -111,12 +111,13 @@ def step_times(records: list[Any], stages: dict[str, str]) -> tuple[dict[str, St
 
 
 def _loader_seconds(events: list[tuple[float, str, Any]]) -> float:
+    """The loader's own seconds: the `seconds` metadata of each source the step loaded."""
+    total = 0.0
     for _, kind, event in events:
         if kind.startswith("ASSET_MATERIALIZATION:"):
             value = event.event_specific_data.materialization.metadata.get("seconds")
-            if value is not None:
-                return float(value.value)
-    return 0.0
+            total += float(value.value) if value is not None else 0.0
+    return total
 
 
 def run_phase(phase: str, first: dt.date, last: dt.date) -> list[RunTimes]:

@@ -44,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         partitions,
         Preload(FORECASTING_IMPORTS, frozenset(key for a in forecasts for key in a.keys)),
     )
-    raw_assets = build_raw_assets(
+    raw_sources = build_raw_assets(
         partitions, settings, on_start=warm_dbt_when_selected(frozenset(dbt_step.assets.keys))
     )
     kpi_keys = sorted(key for key in dbt_step.assets.keys if key.path[0] == "kpi")
@@ -75,7 +75,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         tags={"datatrendz/writes": "weekly_training_job"},
     )
     return dg.Definitions(
-        assets=[*raw_assets, dbt_step.assets, *models, *forecasts, *published, alerts],
+        assets=[raw_sources, dbt_step.assets, *models, *forecasts, *published, alerts],
         asset_checks=freshness_checks,
         jobs=[daily_pipeline_job, weekly_training_job],
         schedules=[

@@ -17,6 +17,7 @@ import pytest
 from datatrendz_pipelines.contracts import Contract, Rule, load_contracts
 from datatrendz_pipelines.ingestion.tables import ident, raw_columns
 from datatrendz_pipelines.quality import gx_suites
+from datatrendz_pipelines.quality.data_docs_builds import PendingDataDocs, wait_for_data_docs
 from datatrendz_pipelines.quality.gx_suites import build_suite
 from datatrendz_pipelines.quality.gx_validation import (
     ValidationSummary,
@@ -231,6 +232,28 @@ def test_data_docs_are_built_for_this_run(tmp_path: Path):
         assert "unit_price_min" in summary.as_metadata()["failed_rules"]
     assert first.data_docs_url != second.data_docs_url  # same partition, two runs, two pages
     assert validate_frame(c, frame).data_docs_url is None  # no docs_dir: nothing written
+
+
+def test_pending_data_docs_are_written_in_the_background_with_one_index(tmp_path: Path):
+    c = contract("order_lines")
+    frame = raw_frame("order_lines", ORDER_LINES)
+    docs = PendingDataDocs()
+    summaries = [
+        validate_frame(c, frame, docs_dir=tmp_path / "docs", run_name=f"run-{i}", docs=docs)
+        for i in range(2)
+    ]
+    pages = [Path(unquote(urlparse(s.data_docs_url).path)) for s in summaries]
+    index = pages[0].parents[4] / "index.html"
+    assert pages[0].is_relative_to(tmp_path / "docs" / "gx" / "uncommitted" / "data_docs")
+    assert not any(p.exists() for p in (*pages, index))  # addresses known, nothing built yet
+
+    thread = docs.build_in_background()
+    assert thread is not None and not thread.daemon  # the process waits for it at exit
+    wait_for_data_docs()
+    assert all(p.is_file() for p in pages)
+    listed = index.read_text()
+    assert all(p.name in listed for p in pages)  # one index build lists both runs
+    assert docs.build_in_background() is None  # handed over once
 
 
 def test_the_suite_and_checkpoint_are_saved_again_only_when_the_contract_changes(tmp_path: Path):

@@ -18,9 +18,12 @@ def land(settings, day: str, name: str, *rows: str) -> None:
     (folder / name).write_text(HEADER + "\n" + "\n".join(rows) + "\n")
 
 
-def raw_orders(settings):
+def materialize_raw(settings, *sources: str, **kwargs):
+    """Materialize only `sources` of the raw step (one multi-asset for every source)."""
     defs = build_definitions(settings)
-    return defs, defs.get_assets_def(dg.AssetKey(["raw", "orders"]))
+    keys = [dg.AssetKey(["raw", s]) for s in sources]
+    step = defs.get_assets_def(keys[0])
+    return dg.materialize([step], selection=keys, resources=defs.resources, **kwargs)
 
 
 def test_a_partition_materializes_with_counts_and_preview(settings):
@@ -32,10 +35,7 @@ def test_a_partition_materializes_with_counts_and_preview(settings):
         "O2,2025-03-01 09:30:00,S01,store,,sale,completed,,cash,",
         "O3,not-a-date,S01,store,,sale,completed,,cash,",
     )
-    defs, asset = raw_orders(settings)
-    result = dg.materialize(
-        [asset], resources=defs.resources, partition_key="2025-03-01", raise_on_error=False
-    )
+    result = materialize_raw(settings, "orders", partition_key="2025-03-01", raise_on_error=False)
 
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["orders_rows_reconcile"].passed
@@ -43,7 +43,9 @@ def test_a_partition_materializes_with_counts_and_preview(settings):
     # One bad row in three is far past the 5% a usable day may lose: the gate closes.
     share = checks["orders_quarantine_share_below_threshold"]
     assert not share.passed and share.metadata["worst_share"].value == 0.3333
-    metadata = result.asset_materializations_for_node(asset.node_def.name)[0].metadata
+    (materialization,) = result.asset_materializations_for_node("raw_sources")
+    assert materialization.asset_key == dg.AssetKey(["raw", "orders"])
+    metadata = materialization.metadata
     assert metadata["dagster/row_count"].value == 2
     assert metadata["rows_quarantined"].value == 1
     assert "| O1 |" in metadata["preview"].value
@@ -64,10 +66,9 @@ def test_a_backfill_past_the_gx_budget_validates_a_sample(settings, monkeypatch)
         )
     monkeypatch.setenv("DATATRENDZ_GX_MAX_ROWS", "100")
     settings = type(settings).from_env()
-    defs, asset = raw_orders(settings)
-    result = dg.materialize(
-        [asset],
-        resources=defs.resources,
+    result = materialize_raw(
+        settings,
+        "orders",
         tags={
             "dagster/asset_partition_range_start": "2025-03-01",
             "dagster/asset_partition_range_end": "2025-03-02",
@@ -116,10 +117,8 @@ def test_a_required_source_missing_for_a_day_blocks_downstream(settings):
     land(
         settings, "2025-03-01", "pos.csv", "O1,2025-03-01 09:00:00,S01,store,,sale,completed,,cash,"
     )
-    defs = build_definitions(settings)
-    lines = defs.get_assets_def(dg.AssetKey(["raw", "order_lines"]))
-    result = dg.materialize(
-        [lines], resources=defs.resources, partition_key="2025-03-01", raise_on_error=False
+    result = materialize_raw(
+        settings, "order_lines", partition_key="2025-03-01", raise_on_error=False
     )
 
     volume = {e.check_name: e for e in result.get_asset_check_evaluations()}[
@@ -136,11 +135,53 @@ def test_an_unreadable_file_fails_its_partition_and_says_what_to_do(settings):
         "pos.csv",
         'O1,"2025-03-01 09:00:00,S01,store,,sale,completed,,cash,',
     )
-    defs, asset = raw_orders(settings)
     with pytest.raises(dg.Failure) as excinfo:
-        dg.materialize([asset], resources=defs.resources, partition_key="2025-03-01")
+        materialize_raw(settings, "orders", partition_key="2025-03-01")
 
     message = excinfo.value.description
     assert "orders/date=2025-03-01/pos.csv" in message and "Line: 2" in message
     assert "put it back in the landing zone" in message
     assert (settings.rejected_dir / "orders/date=2025-03-01/pos.csv").exists()
+
+
+def test_a_rejected_source_leaves_the_others_loaded_and_skips_what_references_it(settings):
+    land(
+        settings,
+        "2025-03-01",
+        "pos.csv",
+        'O1,"2025-03-01 09:00:00,S01,store,,sale,completed,,cash,',
+    )
+    lines = settings.landing_dir / "order_lines" / "date=2025-03-01" / "lines.csv"
+    lines.parent.mkdir(parents=True)
+    lines.write_text(f"{LINES_HEADER}\nO1,1,P1,sale,2,9.99,0.00\n")
+    spend = settings.landing_dir / "marketing_spend" / "date=2025-03-01" / "spend.csv"
+    spend.parent.mkdir(parents=True)
+    spend.write_text(
+        "spend_date,channel,spend,impressions,clicks,new_customers\n"
+        "2025-03-01,paid_search,12.50,1000,40,3\n"
+    )
+    instance = dg.DagsterInstance.ephemeral()
+
+    with pytest.raises(dg.Failure) as excinfo:
+        materialize_raw(
+            settings,
+            "orders",
+            "order_lines",
+            "marketing_spend",
+            partition_key="2025-03-01",
+            instance=instance,
+        )
+
+    message = excinfo.value.description
+    assert "orders/date=2025-03-01/pos.csv" in message
+    assert "reference a source that failed: order_lines" in message
+    # The source without a problem is loaded and recorded; the failed one and its reader are not.
+    loaded = {
+        key.path[-1]
+        for key in (dg.AssetKey(["raw", s]) for s in ("orders", "order_lines", "marketing_spend"))
+        if instance.get_latest_materialization_event(key) is not None
+    }
+    assert loaded == {"marketing_spend"}
+    assert lines.exists()  # left in the landing zone for the re-run
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.marketing_spend").fetchone()[0] == 1

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from datatrendz_pipelines.contracts import Contract
+from datatrendz_pipelines.quality.data_docs_builds import GX_LOCK, PendingDataDocs, build_data_docs
 from datatrendz_pipelines.quality.gx_suites import COLUMNS_PRESENT, build_suite, reference_columns
 
 DATASOURCE = "datatrendz"
@@ -204,9 +205,6 @@ def _batch_definition(context: Any, source: str) -> Any:
         return asset.add_batch_definition_whole_dataframe(WHOLE_FRAME)
 
 
-DATA_DOCS_ACTION = "update_data_docs"
-
-
 def _expectation_configs(suite: Any) -> list[str]:
     """The suite's expectations as sorted canonical JSON without their ids (which GX assigns on
     save), so a suite built from the contract compares equal to the one saved from it."""
@@ -232,8 +230,7 @@ def _saved_checkpoint(context: Any, suite: Any, source: str) -> Any | None:
         return None  # none saved yet, or saved by another version: save afresh
     same = (
         checkpoint.result_format == RESULT_FORMAT
-        and [(type(a).__name__, a.name) for a in checkpoint.actions]
-        == [("UpdateDataDocsAction", DATA_DOCS_ACTION)]
+        and not checkpoint.actions  # the pages are built apart (data_docs_builds)
         and (batch.data_asset.datasource.name, batch.data_asset.name, batch.name)
         == (DATASOURCE, source, WHOLE_FRAME)
         and saved_suite.name == suite.name
@@ -244,7 +241,7 @@ def _saved_checkpoint(context: Any, suite: Any, source: str) -> Any | None:
 
 
 def _saved_or_new_checkpoint(context: Any, suite: Any, source: str) -> Any:
-    """The checkpoint that validates `source` against `suite` with Data Docs, saved once."""
+    """The checkpoint that validates `source` against `suite`, saved once."""
     import great_expectations as gx
 
     if (checkpoint := _saved_checkpoint(context, suite, source)) is not None:
@@ -258,16 +255,24 @@ def _saved_or_new_checkpoint(context: Any, suite: Any, source: str) -> Any:
             name=source,
             validation_definitions=[definition],
             result_format=RESULT_FORMAT,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name=DATA_DOCS_ACTION)],
         )
     )
 
 
 def _run_checkpoint(
-    context: Any, suite: Any, frame: pd.DataFrame, source: str, run_name: str
+    context: Any,
+    suite: Any,
+    frame: pd.DataFrame,
+    source: str,
+    run_name: str,
+    docs: PendingDataDocs | None,
 ) -> tuple[Any, str | None]:
-    """Validate through a saved Checkpoint whose UpdateDataDocsAction builds this run's page."""
+    """Validate through the saved Checkpoint and store the result; its Data Docs page is built
+    now, or added to `docs` to be built later. Returns the result and the page's address."""
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
 
     checkpoint = _saved_or_new_checkpoint(context, suite, source)
     # An explicit run_time: without one GX parses a date-like run_name ("2024-01-01") as the run
@@ -275,7 +280,12 @@ def _run_checkpoint(
     run_id = RunIdentifier(run_name=run_name or source, run_time=dt.datetime.now(dt.UTC))
     result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
     ((identifier, validation),) = result.run_results.items()
-    urls = context.get_docs_sites_urls(resource_identifier=identifier)
+    pages = [identifier, ExpectationSuiteIdentifier(name=suite.name)]
+    if docs is None:
+        build_data_docs(context, pages)
+    else:
+        docs.add(context, pages)
+    urls = context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
     return validation, (urls[0]["site_url"] if urls else None)
 
 
@@ -332,13 +342,15 @@ def validate_frame(
     docs_dir: Path | None = None,
     run_name: str = "",
     reference_values: Mapping[str, Collection] | None = None,
+    docs: PendingDataDocs | None = None,
 ) -> ValidationSummary:
     """Validate `frame` (rows of raw.<source>, ideally from `frame_from_duckdb`) against the suite
     built from `contract`; return one outcome per expectation, in suite order.
 
     docs_dir None: ephemeral context, nothing written. Otherwise a file context in
     `docs_dir/gx/` (created on first use, reused by later calls and processes); the run's result
-    is stored there and Data Docs are updated; `data_docs_url` is this run's validation page.
+    is stored there and Data Docs are updated; `data_docs_url` is this run's validation page,
+    built before this returns, or, when `docs` is given, added to it to be built later.
     """
     started = time.perf_counter()
     suite = build_suite(contract, reference_values=reference_values)
@@ -347,15 +359,18 @@ def validate_frame(
     if derived:
         frame = frame.assign(**derived)
     url = None
-    if docs_dir is None:
-        context = _context(None)
-        batch = _batch_definition(context, contract.source).get_batch(
-            batch_parameters={"dataframe": frame}
-        )
-        validation = batch.validate(suite, result_format=RESULT_FORMAT)
-    else:
-        context = _context(str(Path(docs_dir).resolve()))
-        validation, url = _run_checkpoint(context, suite, frame, contract.source, run_name)
+    with GX_LOCK:
+        if docs_dir is None:
+            context = _context(None)
+            batch = _batch_definition(context, contract.source).get_batch(
+                batch_parameters={"dataframe": frame}
+            )
+            validation = batch.validate(suite, result_format=RESULT_FORMAT)
+        else:
+            context = _context(str(Path(docs_dir).resolve()))
+            validation, url = _run_checkpoint(
+                context, suite, frame, contract.source, run_name, docs
+            )
     outcomes = sorted(
         (_outcome(r, contract, frame) for r in validation.results),
         key=lambda o: order.get(o.rule, len(order)),
