@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from datatrendz_pipelines.batch_process import tune_gc_for_batch
 
@@ -25,6 +26,7 @@ from datatrendz_pipelines.forecasting.assets import (
     build_champion_sensor,
     build_forecasting_assets,
     forecasts_key,
+    load_champions,
 )
 from datatrendz_pipelines.ingestion.assets import build_raw_assets
 from datatrendz_pipelines.partitions import daily_partitions
@@ -42,7 +44,11 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     models, forecasts = build_forecasting_assets(partitions, settings)
     dbt_step = build_dbt_assets(
         partitions,
-        Preload(FORECASTING_IMPORTS, frozenset(key for a in forecasts for key in a.keys)),
+        Preload(
+            FORECASTING_IMPORTS,
+            frozenset(key for a in forecasts for key in a.keys),
+            then=partial(load_champions, settings.mlflow_tracking_uri),
+        ),
     )
     raw_sources = build_raw_assets(
         partitions, settings, on_start=warm_dbt_when_selected(frozenset(dbt_step.assets.keys))

@@ -2,11 +2,13 @@
 
 A run is one process (the in-process executor) and its steps run one after another. The
 forecasting steps start by importing MLflow, scikit-learn and skops: 8 s of a daily run on
-two cores, before a single forecast. The main dbt step before them spends most of its time
-waiting for the dbt subprocess, which works on the other core. So that step imports those
-libraries in a background thread meanwhile (`importing_meanwhile`); Python's import lock makes
-a step that needs a module still being imported wait for it, and a failed import is left for
-the step that needs it to raise and report.
+two cores, before a single forecast, and then load the champion models. The main dbt step
+before them spends most of its time waiting for the dbt subprocess, which works on the other
+core. So that step imports those libraries in a background thread meanwhile
+(`importing_meanwhile`), and then does the step's own preparation (`then`: loading the
+champions). Python's import lock makes a step that needs a module still being imported wait
+for it, and a failed import or preparation is left for the step that needs it to raise and
+report.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import importlib
 import logging
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -26,10 +28,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Preload:
-    """Modules to import while a step waits, when the run materializes any of `for_assets`."""
+    """Modules to import while a step waits, and what to prepare with them (`then`), when the
+    run materializes any of `for_assets`."""
 
     modules: Sequence[str]
     for_assets: frozenset[dg.AssetKey]
+    then: Callable[[], object] | None = None
 
     def wanted_by(self, selected: Iterable[dg.AssetKey]) -> bool:
         return not self.for_assets.isdisjoint(selected)
@@ -47,16 +51,28 @@ def import_all(modules: Sequence[str]) -> list[str]:
     return failed
 
 
+def _import_then(modules: Sequence[str], then: Callable[[], object] | None) -> None:
+    if import_all(modules) or then is None:
+        return
+    try:
+        then()
+    except Exception:  # the step that needs it does it again and reports it
+        logger.debug("preparing after the preload failed", exc_info=True)
+
+
 @contextmanager
-def importing_meanwhile(modules: Sequence[str]) -> Iterator[threading.Thread | None]:
-    """Import `modules` in a background thread during the block; waits for it on the way out,
-    so no import is left running once the step ends (nothing if they are imported already)."""
+def importing_meanwhile(
+    modules: Sequence[str], then: Callable[[], object] | None = None
+) -> Iterator[threading.Thread | None]:
+    """Import `modules` in a background thread during the block, then call `then` there; waits
+    for it on the way out, so nothing is left running once the step ends (no thread when the
+    modules are imported already and there is nothing to call)."""
     missing = [m for m in modules if m not in sys.modules]
-    if not missing:
+    if not missing and then is None:
         yield None
         return
     thread = threading.Thread(
-        target=import_all, args=(missing,), name="datatrendz-preload", daemon=True
+        target=_import_then, args=(missing, then), name="datatrendz-preload", daemon=True
     )
     thread.start()
     try:

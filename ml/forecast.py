@@ -15,12 +15,12 @@ def forecast_with_champion(
     Loads `models:/<name>@champion` for `task` and forecasts `horizon` days after the last
     date of `history` (rows after it with y null may carry planned promo_share).
     """
-    from ml.registry import champion_version, load_champion
+    from ml.registry import load_champion
 
-    version = champion_version(task, tracking_uri)
-    if version is None:
+    champion = load_champion(task, tracking_uri)
+    if champion is None:
         raise LookupError(f"no champion registered for task {task!r}")
-    model = load_champion(task, tracking_uri)
+    version, model = champion
     frame = history.astype({"series_id": object})
     out = model.predict(frame, params={"horizon": horizon})
     return out.assign(model_version=version)

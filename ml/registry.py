@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -203,12 +204,25 @@ def rollback(
         return _move(client, name, CHAMPION, str(version), previous, mase, base, dagster_run_id)
 
 
-def load_champion(task: str, tracking_uri: str) -> Any:
-    """The champion of `task` as an MLflow pyfunc model (`models:/<name>@champion`)."""
+def load_champion(task: str, tracking_uri: str) -> tuple[str, Any] | None:
+    """(version, pyfunc model) of `task`'s champion, or None when it has none.
+
+    Loading a model takes most of a forecast (0.4 s each, skops reading every booster), so a
+    process keeps the models it loaded, by the artifact they were loaded from: asked again
+    while the champion is the same version, it answers from memory."""
+    with mlflow_uri(tracking_uri) as client:
+        version = _current_champion(client, MODEL_NAMES[task])
+        if version is None:
+            return None
+        source = client.get_model_version_download_uri(MODEL_NAMES[task], version)
+        return version, _load_model(source)
+
+
+@cache
+def _load_model(source: str) -> Any:
     import mlflow
 
-    with mlflow_uri(tracking_uri):
-        return mlflow.pyfunc.load_model(f"models:/{MODEL_NAMES[task]}@{CHAMPION}")
+    return mlflow.pyfunc.load_model(source)
 
 
 def champion_version(task: str, tracking_uri: str) -> str | None:

@@ -24,6 +24,7 @@ from ml.registry import (
     CHAMPION,
     MODEL_NAMES,
     champion_version,
+    load_champion,
     rollback,
     train_and_register,
 )
@@ -88,9 +89,15 @@ def _check_lifecycle(uri: str, history: pd.DataFrame, artifacts: Path, warehouse
     np.testing.assert_allclose(served["yhat"], expected["yhat"], rtol=1e-9)
     np.testing.assert_allclose(served["yhat_upper"], expected["yhat_upper"], rtol=1e-9)
 
+    # Loaded once per process and version: asked again, the same model; a new champion, its own.
+    version, model = load_champion("revenue", uri)
+    assert version == "1" and load_champion("revenue", uri)[1] is model
+
     back = rollback("revenue", 2, uri)
     assert (back.from_version, back.to_version) == ("1", "2")
     assert champion_version("revenue", uri) == "2"
+    version, after = load_champion("revenue", uri)
+    assert version == "2" and after is not model
     records = [*first.promotions, *worse.promotions, back]
     with duckdb.connect(str(warehouse)) as conn:
         assert record_promotions(conn, records) == 4

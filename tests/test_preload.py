@@ -35,6 +35,31 @@ def test_a_failing_import_is_reported_and_left_to_the_step_that_needs_it(tmp_pat
     assert sys.modules["dt_preload_after"].VALUE == 1
 
 
+def test_then_runs_in_the_thread_once_the_modules_are_imported(tmp_path, monkeypatch):
+    _module_file(tmp_path, "dt_preload_then", "VALUE = 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "dt_preload_then", raising=False)
+    seen = []
+
+    def then() -> None:
+        import threading
+
+        seen.append((sys.modules["dt_preload_then"].VALUE, threading.current_thread().name))
+
+    with importing_meanwhile(["dt_preload_then"], then):
+        pass
+    assert seen == [(2, "datatrendz-preload")]
+
+
+def test_a_failing_then_is_left_to_the_step_that_needs_it():
+    def then() -> None:
+        raise RuntimeError("no champion store")
+
+    with importing_meanwhile(["os"], then) as thread:
+        assert thread is not None  # nothing to import, something to prepare
+    assert not thread.is_alive()
+
+
 def test_nothing_runs_when_everything_is_imported_already():
     with importing_meanwhile(["os", "json"]) as thread:
         assert thread is None

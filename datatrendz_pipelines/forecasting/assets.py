@@ -121,7 +121,8 @@ def build_model_asset(task: str, settings: Settings) -> dg.AssetsDefinition:
 
 
 # What the forecasting steps import first (8 s on two cores): the main dbt step of a run that
-# forecasts imports them while dbt builds (datatrendz_pipelines/preload.py).
+# forecasts imports them while dbt builds, then loads the champions (`load_champions`; see
+# datatrendz_pipelines/preload.py).
 FORECASTING_IMPORTS = (
     "mlflow",
     "mlflow.pyfunc",
@@ -131,6 +132,14 @@ FORECASTING_IMPORTS = (
     "ml.forecast",
     "ml.pyfunc_model",
 )
+
+
+def load_champions(tracking_uri: str) -> None:
+    """Load every task's champion into this process's cache, as the forecasts will."""
+    from ml.registry import load_champion
+
+    for task in TASKS:
+        load_champion(task, tracking_uri)
 
 
 def build_forecasts_asset(

@@ -170,10 +170,14 @@ def build_dbt_assets(
         if config.full_refresh:
             args.append("--full-refresh")
         step_env = dbt_window_env(days[0].isoformat(), days[-1].isoformat())
-        wanted = preload and preload.wanted_by(context.job_def.asset_layer.selected_asset_keys)
+        wanted = preload is not None and preload.wanted_by(
+            context.job_def.asset_layer.selected_asset_keys
+        )
         with (
             environment(step_env | step_environment(project)),
-            importing_meanwhile(preload.modules if wanted else ()),
+            importing_meanwhile(preload.modules, preload.then)
+            if wanted
+            else contextlib.nullcontext(),
         ):
             invocation = dbt.cli(args, context=context)
             yield from invocation.stream()
