@@ -111,13 +111,15 @@ def step_times(records: list[Any], stages: dict[str, str]) -> tuple[dict[str, St
 
 
 def _loader_seconds(events: list[tuple[float, str, Any]]) -> float:
-    """The loader's own seconds: the `seconds` metadata of each source the step loaded."""
-    total = 0.0
+    """The loader's own seconds: the `seconds` metadata of each source the step loaded (a range
+    run records every source once per day, each time with the same figure)."""
+    per_source: dict[str, float] = {}
     for _, kind, event in events:
         if kind.startswith("ASSET_MATERIALIZATION:"):
             value = event.event_specific_data.materialization.metadata.get("seconds")
-            total += float(value.value) if value is not None else 0.0
-    return total
+            if value is not None:
+                per_source.setdefault(kind, float(value.value))
+    return sum(per_source.values())
 
 
 def run_phase(phase: str, first: dt.date, last: dt.date) -> list[RunTimes]:
