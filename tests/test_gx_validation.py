@@ -342,3 +342,11 @@ def test_the_data_docs_site_config_keeps_what_the_project_set():
     assert wanted["site_index_builder"]["validation_results_limit"] == DATA_DOCS_INDEX_LIMIT
     assert data_docs_site(wanted) == wanted  # applied once: the config is saved only then
     assert site["site_section_builders"] == {"expectations": "None"}  # the input is untouched
+
+
+def test_the_project_reads_no_config_variables_file(tmp_path: Path):
+    # GX parses that file again for every setting it looks up; the project keeps no secrets there.
+    c = contract("order_lines")
+    validate_frame(c, raw_frame("order_lines", ORDER_LINES), docs_dir=tmp_path / "docs")
+    config = (tmp_path / "docs" / "gx" / "great_expectations.yml").read_text()
+    assert "config_variables.yml" not in config

