@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,13 @@ def test_missing_model_or_manifest_is_an_error(manifest: Path, tmp_path: Path) -
         comments_from_dbt_manifest(manifest, "kpi_missing")
     with pytest.raises(FileNotFoundError, match="dbt parse"):
         comments_from_dbt_manifest(tmp_path / "nope.json", "kpi_daily_sales")
+
+
+def test_a_rewritten_manifest_is_read_again(manifest: Path) -> None:
+    assert comments_from_dbt_manifest(manifest, "dim_stores").table == ""
+    data = json.loads(manifest.read_text())
+    data["nodes"]["model.shop.dim_stores"]["description"] = "Stores and the web shop."
+    before = manifest.stat().st_mtime_ns
+    manifest.write_text(json.dumps(data))
+    os.utime(manifest, ns=(before + 1_000_000, before + 1_000_000))  # a later version
+    assert comments_from_dbt_manifest(manifest, "dim_stores").table == "Stores and the web shop."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -13,6 +14,13 @@ class TableComments:
 
     table: str
     columns: dict[str, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=2)
+def _manifest_nodes(path: str, _mtime_ns: int) -> dict:
+    """The manifest's nodes, parsed once per version of the file (a run publishes a dozen
+    tables from the same 1 MB manifest)."""
+    return json.loads(Path(path).read_text(encoding="utf-8")).get("nodes", {})
 
 
 def comments_from_dbt_manifest(
@@ -27,7 +35,7 @@ def comments_from_dbt_manifest(
     path = Path(manifest_path)
     if not path.is_file():
         raise FileNotFoundError(f"no dbt manifest at {path}: run `dbt parse` first")
-    nodes: dict = json.loads(path.read_text(encoding="utf-8")).get("nodes", {})
+    nodes = _manifest_nodes(str(path), path.stat().st_mtime_ns)
     node = nodes.get(f"model.{project}.{model_name}")
     if node is None:
         matches = [
