@@ -9,15 +9,21 @@
   correctly); the model's unique_key must be `key`, so delete+insert swaps exactly those
   entities' versions. last_loaded_at, the entity's latest load, lets the next run tell; built_at,
   the run that wrote the row, lets that run's tests check only what it rebuilt.
+  `loads` is the raw table the staging model dedupes: the loads since a time are looked up
+  there, by `_loaded_at`, since staging keeps each day's latest load (an entity has a version
+  loaded after a time exactly when one of its raw rows was) and its dedupe window would have to
+  run over all history first (0.6 s at 1.5M customer rows, instead of a few milliseconds).
 -#}
-{% macro scd2_versions(deliveries, key, version_id, attributes) -%}
+{% macro scd2_versions(deliveries, loads, key, version_id, attributes) -%}
 with deliveries as (
     select * from {{ deliveries }}
     {%- if is_incremental() and has_window() %}
     {%- set touched_keys %}
-        select distinct {{ key }} from {{ deliveries }}
-        where ({{ partition_filter('delivered_date') }})
-            or loaded_at > (select max(last_loaded_at) from {{ this }})
+        select {{ key }} from {{ deliveries }}
+        where {{ partition_filter('delivered_date') }}
+        union
+        select {{ key }} from {{ loads }}
+        where _loaded_at > (select max(last_loaded_at) from {{ this }})
     {%- endset %}
     where {{ key_filter(key, touched_keys) }}
     {%- endif %}

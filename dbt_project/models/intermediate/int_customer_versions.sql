@@ -4,6 +4,7 @@
 
 {{ scd2_versions(
     ref('stg_customers'),
+    loads=source('raw', 'customers'),
     key='customer_id',
     version_id='customer_version_id',
     attributes=['first_name', 'last_name', 'email', 'phone', 'street_address', 'city', 'region', 'signup_date', 'acquisition_channel'],

@@ -4,6 +4,7 @@
 
 {{ scd2_versions(
     ref('stg_products'),
+    loads=source('raw', 'products'),
     key='product_id',
     version_id='product_version_id',
     attributes=['sku', 'product_name', 'category', 'brand', 'list_price', 'unit_cost', 'launched_date', 'is_active'],
