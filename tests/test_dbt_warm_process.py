@@ -6,10 +6,17 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from datatrendz_pipelines.warehouse.dbt_process import WARM_SOCKET_ENV, start_warm_dbt
-from datatrendz_pipelines.warehouse.project import DBT_EXECUTABLE
+from datatrendz_pipelines.settings import DBT_PROJECT_DIR
+from datatrendz_pipelines.warehouse.dbt_process import (
+    WARM_SOCKET_ENV,
+    WarmUp,
+    run_warm_up,
+    start_warm_dbt,
+)
+from datatrendz_pipelines.warehouse.project import DBT_EXECUTABLE, dbt_project, warm_up_for
 
 
 @pytest.fixture
@@ -73,3 +80,70 @@ def test_the_warm_process_goes_when_the_run_process_does(tmp_path, no_warm_proce
     assert socket_path.name == "socket"
     # Its parent has exited: once dbt is imported, it sees that and removes its socket.
     assert _gone(socket_path, 60)
+
+
+def _warm_up_in_a_process(warm_up: WarmUp, scratch: Path) -> str:
+    """run_warm_up in a new process (as in a warm process: dbt's state is per process), with
+    its temporary folders under `scratch`; what it returned."""
+    script = (
+        "import sys\n"
+        "from datatrendz_pipelines.warehouse.dbt_process import WarmUp, run_warm_up\n"
+        f"print(run_warm_up(WarmUp(args={list(warm_up.args)!r}, state={warm_up.state!r})))\n"
+    )
+    scratch.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_warm_up_parses_a_copy_of_the_state_without_opening_the_warehouse(settings, tmp_path):
+    project = dbt_project()  # parses the project into this home
+    warm_up = warm_up_for(project)
+    assert warm_up.args == [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        "duckdb",
+    ]
+    state = Path(warm_up.state)
+    before = (state.read_bytes(), state.stat().st_mtime_ns)
+    home_files = sorted(Path(project.target_path).iterdir())
+
+    # The raw steps write to the warehouse while the warm process warms up: parsing must not
+    # wait for (or take) the file's lock.
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path)):
+        assert _warm_up_in_a_process(warm_up, tmp_path / "scratch") == "True"
+
+    assert (state.read_bytes(), state.stat().st_mtime_ns) == before
+    assert sorted(Path(project.target_path).iterdir()) == home_files
+    assert not list((tmp_path / "scratch").iterdir())  # its scratch folder is gone
+
+
+def test_no_warm_up_without_parse_state_nor_past_a_broken_project(tmp_path):
+    missing = WarmUp(args=["--target", "duckdb"], state=str(tmp_path / "partial_parse.msgpack"))
+    assert not run_warm_up(missing)  # returns at once: a whole parse is not a warm-up
+
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"not a parse state")
+    broken = WarmUp(
+        args=["--project-dir", str(tmp_path / "no-project"), "--target", "duckdb"],
+        state=str(tmp_path / "partial_parse.msgpack"),
+    )
+    assert _warm_up_in_a_process(broken, tmp_path / "scratch") == "False"
+    assert not list((tmp_path / "scratch").iterdir())
+
+
+def test_a_warm_process_that_warmed_up_runs_the_command(settings, no_warm_process):
+    assert start_warm_dbt(warm_up_for(dbt_project()))
+    socket_path = Path(os.environ[WARM_SOCKET_ENV])
+    done = _dbt("--version")
+    assert done.returncode == 0, done.stdout
+    assert "Core:" in done.stdout
+    assert not socket_path.exists()

@@ -27,6 +27,7 @@ from datatrendz_pipelines.warehouse.project import (
     dbt_target,
     finish_step,
     step_environment,
+    warm_up_for,
 )
 
 # Schemas of the tables that assets after the dbt step write (the forecasts). A model reading
@@ -117,11 +118,11 @@ def warm_dbt_when_selected(
     dbt_keys: frozenset[dg.AssetKey],
 ) -> Callable[[dg.AssetExecutionContext], None]:
     """For the steps before the dbt step: start a warm dbt process when the run builds the models
-    (see dbt_process), so dbt's imports run while those steps do."""
+    (see dbt_process), so dbt's imports and warm-up run while those steps do."""
 
     def start(context: dg.AssetExecutionContext) -> None:
         if not dbt_keys.isdisjoint(context.job_def.asset_layer.selected_asset_keys):
-            start_warm_dbt()
+            start_warm_dbt(warm_up_for(dbt_project()))
 
     return start
 

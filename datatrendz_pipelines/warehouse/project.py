@@ -25,6 +25,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from datatrendz_pipelines.settings import DBT_PROJECT_DIR, Settings
+from datatrendz_pipelines.warehouse.dbt_process import WarmUp
 
 DBT_TARGETS = ("duckdb", "postgres")
 # dbt installed beside this interpreter, so a run works without an activated virtualenv: the
@@ -105,6 +106,22 @@ class WarehouseDbtCliResource(DbtCliResource):
 
 def dbt_cli(project: DbtProject) -> DbtCliResource:
     return WarehouseDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+
+
+def warm_up_for(project: DbtProject) -> WarmUp:
+    """What a warm dbt process parses while the steps before the dbt step run: this project, for
+    its target, from the home's parse state."""
+    return WarmUp(
+        args=[
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+            "--target",
+            str(project.target),
+        ],
+        state=str(Path(project.target_path) / PARSE_STATE),
+    )
 
 
 def step_environment(project: DbtProject) -> dict[str, str]:
