@@ -86,7 +86,6 @@ def _warm_up_in_a_process(warm_up: WarmUp, scratch: Path) -> str:
     """run_warm_up in a new process (as in a warm process: dbt's state is per process), with
     its temporary folders under `scratch`; what it returned."""
     script = (
-        "import sys\n"
         "from datatrendz_pipelines.warehouse.dbt_process import WarmUp, run_warm_up\n"
         f"print(run_warm_up(WarmUp(args={list(warm_up.args)!r}, state={warm_up.state!r})))\n"
     )

@@ -217,7 +217,7 @@ def _remove(path: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
-        warm_up = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
+        warm_up = json.loads(sys.argv[4])
         serve(
             socket.socket(fileno=int(sys.argv[2])),
             int(sys.argv[3]),
