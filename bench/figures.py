@@ -60,7 +60,8 @@ def summarise(runs: list[dict], wall: float, peak_rss: int) -> RunSummary:
 
 @dataclass
 class Repeat:
-    """One repetition at one size: generation, the full build, its bounds, the two daily runs."""
+    """One repetition at one size: generation, the full build, its bounds, the daily runs (in a
+    new process, and on a warm run worker)."""
 
     lines: int
     generate_seconds: float
@@ -69,6 +70,8 @@ class Repeat:
     day_long: RunSummary
     day_short: RunSummary
     dbt_day_bound: float
+    worker_day_long: RunSummary
+    worker_day_short: RunSummary
 
 
 @dataclass

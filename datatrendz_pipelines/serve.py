@@ -1,4 +1,5 @@
-"""`make serve`: the Dagster webserver and daemon on the deployment instance, and the MLflow UI.
+"""`make serve`: the Dagster webserver, the daemon and the warm run worker on the deployment
+instance, and the MLflow UI.
 
 The deployment instance is a folder (`DAGSTER_HOME`) holding the repository's `dagster.yaml`
 (PostgreSQL storage); its `DAGSTER_PG_*` parts default to the machine's server. Each service runs
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT
 from datatrendz_pipelines.postgres_instance import PG_DEFAULTS, ensure_database
+from datatrendz_pipelines.run_worker import SOCKET_ENV, default_socket_path, wait_ready
 from datatrendz_pipelines.settings import PROJECT_ROOT, Settings
 
 DEPLOY_INSTANCE_YAML = PROJECT_ROOT / "dagster.yaml"
@@ -34,6 +36,8 @@ class Service:
     name: str
     command: list[str]
     health_url: str | None
+    # A run worker answers on a Unix socket rather than over HTTP.
+    socket: Path | None = None
 
 
 class _Stop(Exception):
@@ -49,10 +53,11 @@ def serve_env(
     environ: Mapping[str, str], dagster_home: Path, host: str, dagster_port: int, mlflow_port: int
 ) -> dict[str, str]:
     """The environment the services run with: `environ`, DAGSTER_HOME, and defaults for the
-    DAGSTER_PG_* parts, Dagster's range-run switches and the UI links (only where `environ`
-    leaves them unset)."""
+    DAGSTER_PG_* parts, Dagster's range-run switches, the run worker's socket and the UI links
+    (only where `environ` leaves them unset)."""
     env = dict(environ)
     env["DAGSTER_HOME"] = str(dagster_home)
+    env.setdefault(SOCKET_ENV, str(default_socket_path(dagster_home)))
     for var, default in (PG_DEFAULTS | RANGE_RUN_ENVIRONMENT).items():
         env.setdefault(var, default)
     env.setdefault("DATATRENDZ_WEBSERVER_URL", f"http://{host}:{dagster_port}")
@@ -66,8 +71,10 @@ def services(
     mlflow_port: int | None,
     mlflow_tracking_uri: str,
     read_only: bool = False,
+    run_worker_socket: Path | None = None,
 ) -> list[Service]:
-    """The webserver, the daemon and (unless `mlflow_port` is None) the MLflow UI."""
+    """The webserver, the daemon, the run worker (when given its socket) and (unless
+    `mlflow_port` is None) the MLflow UI."""
     webserver = [_bin("dagster-webserver"), "-w", str(WORKSPACE_YAML)]
     webserver += ["-h", host, "-p", str(dagster_port)]
     if read_only:
@@ -76,6 +83,10 @@ def services(
         Service("dagster-webserver", webserver, f"http://{host}:{dagster_port}/server_info"),
         Service("dagster-daemon", [_bin("dagster-daemon"), "run", "-w", str(WORKSPACE_YAML)], None),
     ]
+    if run_worker_socket is not None:
+        worker = [sys.executable, "-m", "datatrendz_pipelines.run_worker"]
+        worker += ["--socket", str(run_worker_socket)]
+        found.append(Service("run-worker", worker, None, run_worker_socket))
     if mlflow_port is not None:
         mlflow = [_bin("mlflow"), "ui", "--backend-store-uri", mlflow_tracking_uri]
         found.append(
@@ -212,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         None if args.no_mlflow else args.mlflow_port,
         settings.mlflow_tracking_uri,
         args.read_only,
+        Path(env[SOCKET_ENV]),
     )
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -229,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if service.health_url:
                 wait_healthy(service.health_url, 300, process, service.name)
                 print(f"{service.name}: {service.health_url.rsplit('/', 1)[0]}")
+            elif service.socket:
+                wait_ready(service.socket, 300, process)
+                print(f"{service.name}: {service.socket}")
         print("Ctrl-C stops everything.")
         while True:
             dead = [(s, p) for s, p in running if p.poll() is not None]

@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from datatrendz_pipelines import serve
+from datatrendz_pipelines.run_worker import PID_TAG, SOCKET_ENV, wait_ready
 from datatrendz_pipelines.settings import PROJECT_ROOT
 
 POSTGRES_URL = os.environ.get(
@@ -277,7 +278,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             env = serve.serve_env(os.environ, dagster_home, "127.0.0.1", port, free_port())
             monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
 
-            webserver, daemon = serve.services("127.0.0.1", port, None, "")
+            webserver, daemon, worker = serve.services(
+                "127.0.0.1", port, None, "", run_worker_socket=Path(env[SOCKET_ENV])
+            )
             processes.append(serve.start(webserver, env, logs / "webserver.log"))
             serve.wait_healthy(webserver.health_url, 300, processes[0], "the webserver")
             client = DagsterGraphQLClient("127.0.0.1", port_number=port)
@@ -287,6 +290,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             )
             # Stopped before the daemon starts, so only the sensor test's files start a run.
             assert set_sensor(deployment, "landing_zone_sensor", running=False) == "STOPPED"
+            processes.append(serve.start(worker, env, logs / "run-worker.log"))
+            wait_ready(worker.socket, 300, processes[-1])
             processes.append(serve.start(daemon, env, logs / "daemon.log"))
 
             assert deployment.deliver(FIRST) > 0
@@ -320,6 +325,13 @@ def test_a_run_launched_through_graphql_succeeds_logs_to_postgres_and_publishes(
 
     run_id = deployment.first_run_id
     assert deployment.client.get_run_status(run_id).value == "SUCCESS", deployment.logs
+    # The daemon handed it to the warm run worker, which forked the process that executed it.
+    run = deployment.instance.get_run_by_id(run_id)
+    pid = run.tags[PID_TAG]
+    started = [
+        e.message for e in deployment.instance.all_logs(run_id) if "Started process" in e.message
+    ]
+    assert started == [f"Started process for run (pid: {pid})."]
 
     events = dict(
         instance_query(
@@ -621,6 +633,9 @@ def test_serve_builds_the_three_services_on_the_given_host_and_ports(tmp_path):
         "dagster-webserver",
         "dagster-daemon",
     ]
+    with_worker = serve.services("127.0.0.1", 3100, None, "", run_worker_socket=tmp_path / "w")
+    assert with_worker[-1].name == "run-worker" and with_worker[-1].socket == tmp_path / "w"
+    assert with_worker[-1].command[-2:] == ["--socket", str(tmp_path / "w")]
 
 
 def test_serve_env_defaults_the_instance_database_but_keeps_what_is_set(tmp_path):
