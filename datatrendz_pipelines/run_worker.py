@@ -26,6 +26,7 @@ import socket
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,10 @@ def _execute_run(run_id: str) -> NoReturn:
             code = _execute_run_command_body(
                 run_id, instance, write_stream_fn=lambda _event: None, set_exit_code_on_failure=True
             )
+    except BaseException:
+        # Before the run could start (no instance, no such run): only the worker's log can say.
+        print(f"run worker: run {run_id} could not be executed", file=sys.stderr)
+        traceback.print_exc()
     finally:
         exit_without_teardown(code)
 

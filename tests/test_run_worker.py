@@ -46,16 +46,19 @@ def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def worker(instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A worker that preloaded the test jobs, serving the test's instance; its socket is set
-    for the launcher."""
+    """A worker that preloaded the test jobs, serving the test's instance, its output in
+    worker.log; its socket is set for the launcher."""
     path = default_socket_path(tmp_path / "dagster")
     env = os.environ | {"DAGSTER_HOME": str(tmp_path / "dagster"), "PYTHONPATH": str(PROJECT_ROOT)}
     command = [sys.executable, "-m", "datatrendz_pipelines.run_worker", "--socket", str(path)]
-    process = subprocess.Popen(
-        [*command, "--preload", JOBS],
-        env=env,
-        cwd=PROJECT_ROOT,
-    )
+    with (tmp_path / "worker.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--preload", JOBS],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         pid = wait_ready(path, 120, process)
         monkeypatch.setenv(SOCKET_ENV, str(path))
@@ -170,3 +173,22 @@ def test_socket_paths_are_short_and_per_instance(tmp_path):
     deep = tmp_path / ("x" * 150) / "dagster"
     assert len(str(default_socket_path(deep))) < 100
     assert default_socket_path(deep) != default_socket_path(tmp_path / "dagster")
+
+
+def _ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_run_that_cannot_start_leaves_the_worker_serving(worker, tmp_path):
+    path, worker_pid = worker
+    pid = hand_run(path, "no-such-run")
+    deadline = time.monotonic() + 60
+    while not _ended(pid):
+        assert time.monotonic() < deadline, "the run's process did not end"
+        time.sleep(0.05)
+    assert wait_ready(path, 10) == worker_pid
+    log = (tmp_path / "worker.log").read_text()
+    assert "run no-such-run could not be executed" in log and "not found" in log
