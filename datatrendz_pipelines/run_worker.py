@@ -171,6 +171,12 @@ def serve(path: Path, modules: Sequence[str], code_root: Path = PROJECT_ROOT) ->
     """Import `modules`, then listen at `path` and fork a child per run handed in."""
     import threading
 
+    # A worker inherits its starter's ignored or blocked signals (a background job ignores
+    # SIGINT; some libraries block signals in the thread that starts processes): it must stop
+    # when told, and so must its runs' processes, which inherit from it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     fingerprint = code_fingerprint(code_root)
     started = time.perf_counter()
     preload(modules)
