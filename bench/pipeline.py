@@ -163,13 +163,9 @@ def run_on_worker(last: dt.date) -> list[RunTimes]:
     import os
 
     import dagster as dg
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
 
     from datatrendz_pipelines.definitions import build_definitions
-    from datatrendz_pipelines.demo_run import MAIN_JOB
+    from datatrendz_pipelines.demo_run import CONSOLE_AT_INFO, MAIN_JOB, range_tags
     from datatrendz_pipelines.instance import ensure_local_instance
     from datatrendz_pipelines.run_worker import SOCKET_ENV, create_job_run, hand_run, wait_for_run
     from datatrendz_pipelines.settings import Settings
@@ -177,14 +173,9 @@ def run_on_worker(last: dt.date) -> list[RunTimes]:
     settings = Settings.from_env()
     ensure_local_instance(settings)
     stages = stage_of_steps(build_definitions(settings))
-    day = last.isoformat()
-    tags = {ASSET_PARTITION_RANGE_START_TAG: day, ASSET_PARTITION_RANGE_END_TAG: day}
     with dg.DagsterInstance.get() as instance:
         run = create_job_run(
-            instance,
-            MAIN_JOB,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            instance, MAIN_JOB, tags=range_tags(last, last), run_config=CONSOLE_AT_INFO
         )
         started = time.perf_counter()
         hand_run(Path(os.environ[SOCKET_ENV]), run.run_id)
@@ -193,9 +184,8 @@ def run_on_worker(last: dt.date) -> list[RunTimes]:
         steps, load_seconds = step_times(instance.all_logs(run.run_id), stages)
         read_seconds = time.perf_counter() - started - seconds
     success = finished.status == dg.DagsterRunStatus.SUCCESS
-    return [
-        RunTimes(MAIN_JOB, f"{day}..{day}", success, seconds, steps, load_seconds, read_seconds)
-    ]
+    days = f"{last}..{last}"
+    return [RunTimes(MAIN_JOB, days, success, seconds, steps, load_seconds, read_seconds)]
 
 
 def main(argv: list[str]) -> int:

@@ -107,6 +107,13 @@ def size_table(result: SizeResult) -> list[str]:
     def med(pick: Callable[[Repeat], float]) -> float:
         return result.median(pick)
 
+    # The incremental days, in the order of their rows and columns: (where, days of history, run).
+    day_runs: list[tuple[str, int, Callable[[Repeat], RunSummary]]] = [
+        ("in a new process, wall", result.short_days, lambda r: r.day_short),
+        ("in a new process, wall", result.days, lambda r: r.day_long),
+        ("on the warm run worker", result.short_days, lambda r: r.worker_day_short),
+        ("on the warm run worker", result.days, lambda r: r.worker_day_long),
+    ]
     lines_made = int(med(lambda r: r.lines))
     gen = med(lambda r: r.generate_seconds)
     rows = [
@@ -143,19 +150,13 @@ def size_table(result: SizeResult) -> list[str]:
         ),
         ("full build, wall", _s(med(lambda r: r.full.wall)), "", ""),
         *(
-            (f"incremental day on {n} days of history, {where}", _s(med(pick)), "", "")
-            for where, short, long in (
-                ("in a new process, wall", lambda r: r.day_short, lambda r: r.day_long),
-                (
-                    "on the warm run worker",
-                    lambda r: r.worker_day_short,
-                    lambda r: r.worker_day_long,
-                ),
+            (
+                f"incremental day on {n} days of history, {where}",
+                _s(med(lambda r, d=day: d(r).wall)),
+                "",
+                "",
             )
-            for n, pick in (
-                (result.short_days, lambda r, d=short: d(r).wall),
-                (result.days, lambda r, d=long: d(r).wall),
-            )
+            for where, n, day in day_runs
         ),
         (
             "peak memory (RSS), full build",
@@ -187,15 +188,9 @@ def size_table(result: SizeResult) -> list[str]:
         "plain-SQL bound | warm worker, x bound |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    days = {
-        "new_short": lambda r: r.day_short,
-        "new_long": lambda r: r.day_long,
-        "warm_short": lambda r: r.worker_day_short,
-        "warm_long": lambda r: r.worker_day_long,
-    }
 
     def day_cells(pick: Callable[[RunSummary], float]) -> list[float]:
-        return [med(lambda r, d=day: pick(d(r))) for day in days.values()]
+        return [med(lambda r, d=day: pick(d(r))) for _, _, day in day_runs]
 
     for stage, text in STAGE_LABELS.items():
         cells = day_cells(lambda summary, s=stage: summary.stages[s])

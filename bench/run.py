@@ -112,14 +112,22 @@ def warm_run_worker(home: Path, env: dict[str, str]) -> Iterator[dict[str, str]]
     """A run worker for `home`'s instance, started and ready (its imports are not measured);
     the environment that hands runs to it."""
     from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT
-    from datatrendz_pipelines.run_worker import SOCKET_ENV, default_socket_path, wait_ready
+    from datatrendz_pipelines.run_worker import (
+        SOCKET_ENV,
+        default_socket_path,
+        wait_ready,
+        worker_command,
+    )
 
     path = default_socket_path(env["DAGSTER_HOME"])
     worker_env = RANGE_RUN_ENVIRONMENT | env | {SOCKET_ENV: str(path)}
-    command = [sys.executable, "-m", "datatrendz_pipelines.run_worker", "--socket", str(path)]
     with (home / "run-worker.log").open("ab") as log:
         process = subprocess.Popen(
-            command, env=worker_env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+            worker_command(path),
+            env=worker_env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_ready(path, 600, process)

@@ -21,6 +21,23 @@ if TYPE_CHECKING:
 
 MAIN_JOB = "daily_pipeline_job"
 TRAINING_JOB = "weekly_training_job"
+# Dagster's console logger at INFO: the steps' progress, not every engine event.
+CONSOLE_AT_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def range_tags(first: dt.date | None, last: dt.date | None) -> dict[str, str]:
+    """The tags that make a run of a partitioned job cover the days first..last as one run."""
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    if not (first and last):
+        return {}
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+    }
 
 
 def days_with_data(zone: LandingZone) -> list[dt.date]:
@@ -40,10 +57,6 @@ def run_job(
     for the days first..last as one run when the job is partitioned. `defs`: definitions
     already built from `settings` (else built here)."""
     import dagster as dg
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
 
     from datatrendz_pipelines.definitions import build_definitions
     from datatrendz_pipelines.warehouse.assets import environment
@@ -52,18 +65,12 @@ def run_job(
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.simplefilter("ignore", category)
     job = (defs or build_definitions(settings)).resolve_job_def(job_name)
-    tags = {}
-    if first and last:
-        tags = {
-            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-        }
     switches = {k: v for k, v in RANGE_RUN_ENVIRONMENT.items() if k not in os.environ}
     with environment(switches), dg.DagsterInstance.get() as instance:
         return job.execute_in_process(
             instance=instance,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags=range_tags(first, last),
+            run_config=CONSOLE_AT_INFO,
             raise_on_error=False,
         )
 

@@ -56,6 +56,11 @@ class WorkerUnavailable(Exception):
     """No worker answered at the socket, or it refused the run; the reason is the message."""
 
 
+def worker_command(path: Path) -> list[str]:
+    """The command that starts a worker listening at `path`."""
+    return [sys.executable, "-m", "datatrendz_pipelines.run_worker", "--socket", str(path)]
+
+
 def default_socket_path(dagster_home: str | os.PathLike[str]) -> Path:
     """A short socket path for an instance: Unix socket paths are limited to ~100 bytes, which a
     DAGSTER_HOME deep in a tree would pass."""
@@ -130,13 +135,12 @@ class Worker:
 
 
 def _execute_run(run_id: str) -> NoReturn:
-    """In a forked child: execute the run as `dagster api execute_run` does, then exit."""
+    """In a forked child: execute the run as `dagster api execute_run` does, then exit. Its
+    signal handling is the worker's (`serve` sets it before forking)."""
     from dagster._cli.api import _execute_run_command_body
 
     from datatrendz_pipelines.batch_process import exit_without_teardown
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 1
     try:
         with dg.DagsterInstance.get() as instance:
@@ -292,11 +296,11 @@ def wait_for_run(instance: dg.DagsterInstance, run_id: str, timeout: float) -> D
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # no signal: only whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it exists, under another user
+        pass
     return True
 
 

@@ -24,7 +24,12 @@ from pathlib import Path
 
 from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT
 from datatrendz_pipelines.postgres_instance import PG_DEFAULTS, ensure_database
-from datatrendz_pipelines.run_worker import SOCKET_ENV, default_socket_path, wait_ready
+from datatrendz_pipelines.run_worker import (
+    SOCKET_ENV,
+    default_socket_path,
+    wait_ready,
+    worker_command,
+)
 from datatrendz_pipelines.settings import PROJECT_ROOT, Settings
 
 DEPLOY_INSTANCE_YAML = PROJECT_ROOT / "dagster.yaml"
@@ -84,8 +89,7 @@ def services(
         Service("dagster-daemon", [_bin("dagster-daemon"), "run", "-w", str(WORKSPACE_YAML)], None),
     ]
     if run_worker_socket is not None:
-        worker = [sys.executable, "-m", "datatrendz_pipelines.run_worker"]
-        worker += ["--socket", str(run_worker_socket)]
+        worker = worker_command(run_worker_socket)
         found.append(Service("run-worker", worker, None, run_worker_socket))
     if mlflow_port is not None:
         mlflow = [_bin("mlflow"), "ui", "--backend-store-uri", mlflow_tracking_uri]

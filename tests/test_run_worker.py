@@ -27,6 +27,7 @@ from datatrendz_pipelines.run_worker import (
     hand_run,
     wait_for_run,
     wait_ready,
+    worker_command,
 )
 from datatrendz_pipelines.settings import PROJECT_ROOT
 
@@ -50,10 +51,9 @@ def worker(instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.Mon
     worker.log; its socket is set for the launcher."""
     path = default_socket_path(tmp_path / "dagster")
     env = os.environ | {"DAGSTER_HOME": str(tmp_path / "dagster"), "PYTHONPATH": str(PROJECT_ROOT)}
-    command = [sys.executable, "-m", "datatrendz_pipelines.run_worker", "--socket", str(path)]
     with (tmp_path / "worker.log").open("wb") as log:
         process = subprocess.Popen(
-            [*command, "--preload", JOBS],
+            [*worker_command(path), "--preload", JOBS],
             env=env,
             cwd=PROJECT_ROOT,
             stdout=log,
