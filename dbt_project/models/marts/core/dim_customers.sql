@@ -6,8 +6,14 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id', on_schema_change='append_new_columns') }}
 
 {%- set rebuild_touched_only = is_incremental() and has_window() %}
+-- depends_on: {{ ref('stg_customers') }}
 
-{%- set touched_customers %}
+with
+{%- if rebuild_touched_only %}
+-- Distinct (union), so joining on it keeps each row once. A join rather than `in (...)`: DuckDB
+-- then hashes these few thousand keys and streams the large tables past them, where the semi-join
+-- hashed the touched customers' orders instead.
+touched_customers as (
     select customer_id from {{ ref('stg_customers') }}
     where {{ partition_filter('delivered_date') }}
     union
@@ -20,20 +26,24 @@
     union
     select customer_id from {{ ref('int_customer_versions') }}
     where last_loaded_at > (select max(source_loaded_at) from {{ this }})
-{%- endset %}
+),
+{%- endif %}
 
-with customer_versions as (
-    select * from {{ ref('int_customer_versions') }}
+customer_versions as (
+    select versions.* from {{ ref('int_customer_versions') }} as versions
     {%- if rebuild_touched_only %}
-    where customer_id in ({{ touched_customers }})
+    inner join touched_customers on versions.customer_id = touched_customers.customer_id
     {%- endif %}
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
-    where customer_id is not null
+    select fct_orders.* from {{ ref('fct_orders') }} as fct_orders
     {%- if rebuild_touched_only %}
-        and customer_id in ({{ touched_customers }})
+    -- The join drops orders without a customer; an `is not null` here would make DuckDB hash
+    -- the orders side again.
+    inner join touched_customers on fct_orders.customer_id = touched_customers.customer_id
+    {%- else %}
+    where fct_orders.customer_id is not null
     {%- endif %}
 ),
 
