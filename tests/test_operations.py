@@ -18,12 +18,11 @@ import socket
 import struct
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import psycopg
@@ -33,6 +32,7 @@ import yaml
 from datatrendz_pipelines import serve
 from datatrendz_pipelines.run_worker import PID_TAG, SOCKET_ENV, wait_ready
 from datatrendz_pipelines.settings import PROJECT_ROOT
+from tests.waiting import wait_for
 
 POSTGRES_URL = os.environ.get(
     "DATATRENDZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -53,19 +53,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Using variable_values and operation_name:DeprecationWarning"
 )
 RUN_TIMEOUT = 600  # seconds: a tiny day takes about a minute alone, far longer beside other work
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T], timeout: float, interval: float = 1.0) -> T:
-    """Call `probe` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def free_port() -> int:

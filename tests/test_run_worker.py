@@ -30,6 +30,7 @@ from datatrendz_pipelines.run_worker import (
     worker_command,
 )
 from datatrendz_pipelines.settings import PROJECT_ROOT
+from tests.waiting import wait_for
 
 JOBS = "tests.run_worker_code.worker_jobs"
 LAUNCHER = {"module": "datatrendz_pipelines.run_worker", "class": "WarmWorkerRunLauncher"}
@@ -76,14 +77,6 @@ def _launch(instance: dg.DagsterInstance, job: str, op: str, out: Path) -> dg.Da
     return run
 
 
-def _wait_for_file(path: Path, seconds: float) -> str:
-    deadline = time.monotonic() + seconds
-    while not path.exists() or not path.read_text():
-        assert time.monotonic() < deadline, f"{path} was not written"
-        time.sleep(0.05)
-    return path.read_text()
-
-
 def test_a_launched_run_executes_in_a_child_of_the_worker(instance, worker, tmp_path):
     _, worker_pid = worker
     out = tmp_path / "process.json"
@@ -105,7 +98,7 @@ def test_terminate_and_health_follow_the_runs_process(instance, worker, tmp_path
     assert isinstance(launcher, WarmWorkerRunLauncher)
     out = tmp_path / "pid"
     run = _launch(instance, "wait_job", "wait_long", out)
-    _wait_for_file(out, 60)
+    wait_for(f"{out} to be written", lambda: out.exists() and out.read_text(), 60, 0.05)
     run = instance.get_run_by_id(run.run_id)
     assert launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
 
@@ -115,10 +108,12 @@ def test_terminate_and_health_follow_the_runs_process(instance, worker, tmp_path
 
     # The process is gone: a run it left unfinished would be reported failed.
     gone = finished.with_status(dg.DagsterRunStatus.STARTED)
-    deadline = time.monotonic() + 10
-    while launcher.check_run_worker_health(gone).status != WorkerStatus.FAILED:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(
+        "the health check to report the run's process gone",
+        lambda: launcher.check_run_worker_health(gone).status == WorkerStatus.FAILED,
+        10,
+        0.1,
+    )
 
 
 def test_without_a_worker_the_launcher_launches_the_default_way(instance, tmp_path, monkeypatch):
@@ -185,10 +180,7 @@ def _ended(pid: int) -> bool:
 def test_a_run_that_cannot_start_leaves_the_worker_serving(worker, tmp_path):
     path, worker_pid = worker
     pid = hand_run(path, "no-such-run")
-    deadline = time.monotonic() + 60
-    while not _ended(pid):
-        assert time.monotonic() < deadline, "the run's process did not end"
-        time.sleep(0.05)
+    wait_for("the run's process to end", lambda: _ended(pid), 60, 0.05)
     assert wait_ready(path, 10) == worker_pid
     log = (tmp_path / "worker.log").read_text()
     assert "run no-such-run could not be executed" in log and "not found" in log
