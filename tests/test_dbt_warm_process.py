@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -17,6 +16,7 @@ from datatrendz_pipelines.warehouse.dbt_process import (
     start_warm_dbt,
 )
 from datatrendz_pipelines.warehouse.project import DBT_EXECUTABLE, dbt_project, warm_up_for
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -28,13 +28,6 @@ def _dbt(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [DBT_EXECUTABLE, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-
-
-def _gone(path: Path, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while path.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return not path.exists()
 
 
 def test_the_next_dbt_command_runs_in_the_warm_process_once(no_warm_process):
@@ -79,7 +72,7 @@ def test_the_warm_process_goes_when_the_run_process_does(tmp_path, no_warm_proce
     socket_path = Path(started.stdout.strip())
     assert socket_path.name == "socket"
     # Its parent has exited: once dbt is imported, it sees that and removes its socket.
-    assert _gone(socket_path, 60)
+    wait_for(f"{socket_path} to be removed", lambda: not socket_path.exists(), 60, 0.1)
 
 
 def _warm_up_in_a_process(warm_up: WarmUp, scratch: Path) -> str:
