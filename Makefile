@@ -64,7 +64,7 @@ BENCH_OUT ?= docs/benchmarks.md
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py --sizes $(SIZES) --repeats $(REPEATS) --out $(BENCH_OUT)
 
-# 50M order lines, once: about an hour and ~20 GB of scratch disk, so kept out of `make bench`.
+# 50M order lines, once: about 40 minutes and 25 GB of scratch disk, so kept out of `make bench`.
 bench-50m: $(STAMP)
 	$(MAKE) bench SIZES=50M REPEATS=1 BENCH_OUT=docs/benchmarks-50m.md
 
