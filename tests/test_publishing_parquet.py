@@ -66,6 +66,21 @@ def test_re_export_replaces_only_the_days_present(tmp_path: Path) -> None:
     assert not [p for p in (tmp_path / "kpi").rglob("*") if p.name.startswith(".")]
 
 
+def codecs(files: list[str]) -> set[str]:
+    return {pq.ParquetFile(f).metadata.row_group(0).column(0).compression for f in files}
+
+
+def test_small_files_are_snappy_and_large_ones_zstd(tmp_path: Path) -> None:
+    small = export_parquet(sales([1, 2], 999), str(tmp_path), name="s", date_column="sales_date")
+    large = export_parquet(sales([1, 2], 1000), str(tmp_path), name="l", date_column="sales_date")
+    one = export_parquet(sales([1], 3), str(tmp_path), name="one", date_column=None)
+    assert (codecs(small.files), codecs(large.files), codecs(one.files)) == (
+        {"SNAPPY"},
+        {"ZSTD"},
+        {"SNAPPY"},
+    )
+
+
 def test_table_without_date_is_one_file_pandas_reads(tmp_path: Path) -> None:
     table = sales([1], 3).drop_columns(["sales_date"])
     result = export_parquet(table, str(tmp_path / "lake"), name="dim_stores", date_column=None)

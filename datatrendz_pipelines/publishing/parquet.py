@@ -13,6 +13,16 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 PARTITION_KEY = "date"
+# Below this many rows a file, zstd saves nothing over snappy and its set-up per column chunk
+# dominates: 730 one-row files of 109 columns take 2.8 s in zstd and 1.2 s in snappy, and are 4%
+# larger in zstd; at 74 rows a file zstd is 6% smaller for 50% more time; at 5,400 rows a file
+# it is 23% smaller, worth its 0.6 s.
+ZSTD_FROM_ROWS_PER_FILE = 1_000
+
+
+def compression_for(rows_per_file: float) -> str:
+    """The Parquet codec of a file of about `rows_per_file` rows: snappy small, zstd large."""
+    return "zstd" if rows_per_file >= ZSTD_FROM_ROWS_PER_FILE else "snappy"
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ def export_parquet(
     `<root>/<name>/data.parquet`, replaced the same way. `root` is a local path or any URI that
     pyarrow.fs understands (s3://, gs://, hdfs://; others through fsspec when installed).
     Read back with DuckDB `read_parquet('<root>/<name>/*/*.parquet', hive_partitioning=true)`.
+    Files of `ZSTD_FROM_ROWS_PER_FILE` rows or more on average are zstd-compressed, smaller ones
+    snappy (`compression_for`).
     """
     fs, base = _filesystem(root)
     folder = f"{base.rstrip('/')}/{name}"
@@ -66,6 +78,8 @@ def _write_days(fs: pafs.FileSystem, content: pa.Table, folder: str) -> list[str
 
     local = isinstance(fs, pafs.LocalFileSystem)
     target = f"{folder}/.staging-{uuid.uuid4().hex}" if local else folder
+    days = pc.count_distinct(content[PARTITION_KEY]).as_py()
+    compression = compression_for(content.num_rows / days)
     written: list[str] = []
     try:
         ds.write_dataset(
@@ -76,8 +90,8 @@ def _write_days(fs: pafs.FileSystem, content: pa.Table, folder: str) -> list[str
             partitioning=ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive"),
             basename_template="part-{i}.parquet",
             existing_data_behavior="overwrite_or_ignore",
-            file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
-            max_partitions=max(1024, pc.count_distinct(content[PARTITION_KEY]).as_py() + 1),
+            file_options=ds.ParquetFileFormat().make_write_options(compression=compression),
+            max_partitions=max(1024, days + 1),
             file_visitor=lambda file: written.append(file.path),
         )
         if not local:
@@ -113,13 +127,13 @@ def _write(fs: pafs.FileSystem, table: pa.Table, path: str) -> str:
     if isinstance(fs, pafs.LocalFileSystem):
         temporary = f"{folder}/.{uuid.uuid4().hex}.parquet.tmp"  # hidden from readers' globs
         try:
-            pq.write_table(table, temporary, compression="zstd")
+            pq.write_table(table, temporary, compression=compression_for(table.num_rows))
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
     else:  # object stores publish an object only once its upload completes
-        pq.write_table(table, path, filesystem=fs, compression="zstd")
+        pq.write_table(table, path, filesystem=fs, compression=compression_for(table.num_rows))
     return path
 
 
