@@ -4,7 +4,8 @@
 - quality gate: the contracts' row rules as one SQL query per source (bench/quality_gate.py);
 - dbt: the models' compiled SQL run straight in DuckDB, full and one day (bench/warehouse.py);
 - publish: the published tables read from DuckDB as Arrow and sent with a bare binary COPY into
-  plain tables (no staging table, swap, comments, status or Parquet export).
+  plain tables (no staging table, swap, index, comments or status), and DuckDB's own
+  `COPY ... TO (FORMAT parquet, PARTITION_BY ...)` of each into the lake's layout.
 """
 
 from __future__ import annotations
@@ -88,9 +89,14 @@ def published_tables(url: str, schema: str = "analytics") -> list[str]:
     return sorted(name for (name,) in rows)
 
 
-def publish_bound(warehouse: Path, url: str, tables: list[str]) -> float:
+def publish_bound(warehouse: Path, url: str, tables: list[str], work: Path) -> float:
     """Seconds to read `tables` from the warehouse (schema kpi or ml) as Arrow and COPY them in
-    binary into new plain tables of a scratch schema (dropped afterwards)."""
+    binary into new plain tables of a scratch schema (dropped afterwards), plus DuckDB's own
+    export of each to Parquet under `work`, in daily hive partitions when its first column is a
+    date (as the lake has them), else one file."""
+    lake = work / "lake_bound"
+    shutil.rmtree(lake, ignore_errors=True)
+    lake.mkdir(parents=True)
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         where = {
             name: schema
@@ -100,6 +106,7 @@ def publish_bound(warehouse: Path, url: str, tables: list[str]) -> float:
             if schema in ("kpi", "ml")
         }
         present = [t for t in tables if t in where]
+        exports = {name: _lake_export(conn, where[name], name, lake) for name in present}
         with psycopg.connect(url) as pg:
             schema = sql.Identifier(BOUND_SCHEMA)
             pg.execute(sql.SQL("drop schema if exists {} cascade").format(schema))
@@ -115,7 +122,26 @@ def publish_bound(warehouse: Path, url: str, tables: list[str]) -> float:
                 create_table(pg, target, plan)
                 copy_into(pg, target, table, plan, freeze=False)
                 pg.commit()
+                conn.execute(exports[name]).fetchall()
             seconds = time.perf_counter() - started
             pg.execute(sql.SQL("drop schema {} cascade").format(schema))
             pg.commit()
+    shutil.rmtree(lake, ignore_errors=True)
     return seconds
+
+
+def _lake_export(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake: Path) -> str:
+    """The COPY statement writing `schema.name` to `lake/name` as the publish lays it out."""
+    [(first_name, first_type)] = conn.execute(
+        "SELECT column_name, data_type FROM duckdb_columns()"
+        " WHERE schema_name = ? AND table_name = ? ORDER BY column_index LIMIT 1",
+        [schema, name],
+    ).fetchall()
+    source = f'"{schema}"."{name}"'
+    if first_type != "DATE":
+        (lake / name).mkdir()
+        return f"COPY {source} TO '{lake / name / 'data.parquet'}' (FORMAT parquet)"
+    select = f'SELECT *, "{first_name}" AS date FROM {source}'
+    if first_name == "date":
+        select = f"SELECT * FROM {source}"
+    return f"COPY ({select}) TO '{lake / name}' (FORMAT parquet, PARTITION_BY (date))"

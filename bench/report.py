@@ -28,7 +28,7 @@ BOUND_LABELS = {
     "ingest": "bare DuckDB read of the files",
     "quality": "row rules as SQL",
     "dbt": "compiled SQL in DuckDB",
-    "publish": "bare binary COPY",
+    "publish": "bare binary COPY, DuckDB's Parquet export",
 }
 
 
@@ -237,7 +237,8 @@ def render(results: list[SizeResult], command: str, when: dt.datetime) -> str:
         "set of the process and its children, sampled every 0.2 s. The bounds are measured on",
         "what the build loaded: a bare DuckDB read of the files, the contracts' row rules as SQL,",
         "the models' compiled SQL run straight in DuckDB (all history, plus one day for the",
-        "build's last run), a binary COPY into plain tables.",
+        "build's last run), a binary COPY into plain tables and DuckDB's own export of the same",
+        "tables to Parquet in daily partitions.",
         "",
     ]
     body = [line for result in results for line in size_table(result)]

@@ -204,7 +204,7 @@ def measure_repeat(
         # The build's last run rebuilds the last day (with the new champions): its bound too.
         "dbt": dbt_full + (dbt_day if full.trained else 0.0),
         "publish": bounds.publish_bound(
-            warehouse, publish_url, bounds.published_tables(publish_url)
+            warehouse, publish_url, bounds.published_tables(publish_url), work
         ),
     }
     day_long = run_phase("day", home, start, env)

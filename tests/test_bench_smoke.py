@@ -110,3 +110,33 @@ def test_the_smoke_run_reports_every_stage(tmp_path: Path, postgres_database: st
     ]
     for row in rows:
         assert _figure(report, row) > 0, row
+
+
+def test_the_publish_bound_exports_the_lake_layout(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from bench.bounds import _lake_export
+
+    conn = duckdb.connect()
+    conn.execute("create schema kpi")
+    conn.execute(
+        "create table kpi.daily as select date '2026-10-30' + i::int as sales_date, i as n"
+        " from range(3) t(i)"
+    )
+    conn.execute("create table kpi.weekly as select 1 as n")
+    for name in ("weekly", "daily"):
+        conn.execute(_lake_export(conn, "kpi", name, tmp_path)).fetchall()
+
+    assert sorted(p.parent.name for p in (tmp_path / "daily").glob("*/*.parquet")) == [
+        "date=2026-10-30",
+        "date=2026-10-31",
+        "date=2026-11-01",
+    ]
+    rows = conn.execute(
+        f"select date, sales_date, n from read_parquet('{tmp_path}/daily/*/*.parquet',"
+        " hive_partitioning = true) order by n"
+    ).fetchall()
+    assert rows[0] == (dt.date(2026, 10, 30), dt.date(2026, 10, 30), 0)
+    assert [p.name for p in (tmp_path / "weekly").iterdir()] == ["data.parquet"]
