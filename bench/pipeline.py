@@ -129,7 +129,7 @@ def run_phase(phase: str, first: dt.date, last: dt.date) -> list[RunTimes]:
     import dagster as dg
 
     from datatrendz_pipelines.definitions import build_definitions
-    from datatrendz_pipelines.demo_run import MAIN_JOB, TRAINING_JOB, run_job
+    from datatrendz_pipelines.demo_run import MAIN_JOB, TRAINING_JOB, reforecast, run_job
     from datatrendz_pipelines.instance import ensure_local_instance
     from datatrendz_pipelines.settings import Settings
 
@@ -137,17 +137,24 @@ def run_phase(phase: str, first: dt.date, last: dt.date) -> list[RunTimes]:
     ensure_local_instance(settings)
     defs = build_definitions(settings)
     stages = stage_of_steps(defs)
+    whole = (MAIN_JOB, first, last, lambda: run_job(settings, MAIN_JOB, first, last, defs))
+    day = (MAIN_JOB, last, last, lambda: run_job(settings, MAIN_JOB, last, last, defs))
     plan = {
-        "full": [(MAIN_JOB, first, last), (TRAINING_JOB, None, None), (MAIN_JOB, last, last)],
-        "range": [(MAIN_JOB, first, last)],
-        "day": [(MAIN_JOB, last, last)],
+        # As `make demo`: every day, training, then the last day's forecasts again.
+        "full": [
+            whole,
+            (TRAINING_JOB, None, None, lambda: run_job(settings, TRAINING_JOB, defs=defs)),
+            (MAIN_JOB, last, last, lambda: reforecast(settings, last, defs)),
+        ],
+        "range": [whole],
+        "day": [day],
     }[phase]
     if phase == "full" and (last - first).days + 1 < MIN_TRAINING_DAYS:
         plan = plan[:1]  # too little history to train: the forecasts steps find no champion
     runs = []
-    for job, start, end in plan:
+    for job, start, end, run in plan:
         started = time.perf_counter()
-        result = run_job(settings, job, start, end, defs)
+        result = run()
         seconds = time.perf_counter() - started
         with dg.DagsterInstance.get() as instance:
             steps, load_seconds = step_times(instance.all_logs(result.run_id), stages)

@@ -221,7 +221,8 @@ def render(results: list[SizeResult], command: str, when: dt.datetime) -> str:
         "",
         "How to read it: the full build is what `make demo` runs, in a new process on a local",
         "(SQLite) Dagster instance: the daily job over every day as one run, the training job, the",
-        "last day again with the new champions (with under 160 days of history, only the first).",
+        "last day's forecasts again with the new champions and what reads them (with under 160",
+        "days of history, only the first).",
         "A stage's work is the time of its steps from the run's step events, less the time spent",
         "recording one materialization per asset per day; the quality gate is the ingestion steps'",
         "time outside the loader (the asset checks, Great Expectations included; the row rules run",
@@ -236,9 +237,8 @@ def render(results: list[SizeResult], command: str, when: dt.datetime) -> str:
         "time is from the hand-over to the run's end). Peak memory is the resident",
         "set of the process and its children, sampled every 0.2 s. The bounds are measured on",
         "what the build loaded: a bare DuckDB read of the files, the contracts' row rules as SQL,",
-        "the models' compiled SQL run straight in DuckDB (all history, plus one day for the",
-        "build's last run), a binary COPY into plain tables and DuckDB's own export of the same",
-        "tables to Parquet in daily partitions.",
+        "the models' compiled SQL run straight in DuckDB (all history), a binary COPY into plain",
+        "tables and DuckDB's own export of the same tables to Parquet in daily partitions.",
         "",
     ]
     body = [line for result in results for line in size_table(result)]

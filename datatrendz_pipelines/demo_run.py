@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from datatrendz_pipelines.instance import RANGE_RUN_ENVIRONMENT, ensure_local_in
 from datatrendz_pipelines.settings import Settings
 
 if TYPE_CHECKING:
-    from dagster import Definitions, ExecuteInProcessResult
+    from dagster import AssetKey, Definitions, ExecuteInProcessResult
 
 MAIN_JOB = "daily_pipeline_job"
 TRAINING_JOB = "weekly_training_job"
@@ -52,10 +52,12 @@ def run_job(
     first: dt.date | None = None,
     last: dt.date | None = None,
     defs: Definitions | None = None,
+    asset_selection: Sequence[AssetKey] | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job in-process on the local instance (so the run shows in `make dev` afterwards),
     for the days first..last as one run when the job is partitioned. `defs`: definitions
-    already built from `settings` (else built here)."""
+    already built from `settings` (else built here); `asset_selection`: only these assets of
+    the job."""
     import dagster as dg
 
     from datatrendz_pipelines.definitions import build_definitions
@@ -72,6 +74,7 @@ def run_job(
             tags=range_tags(first, last),
             run_config=CONSOLE_AT_INFO,
             raise_on_error=False,
+            asset_selection=asset_selection,
         )
 
 
@@ -79,6 +82,17 @@ def run_pipeline(
     settings: Settings, first: dt.date, last: dt.date, defs: Definitions | None = None
 ) -> ExecuteInProcessResult:
     return run_job(settings, MAIN_JOB, first, last, defs)
+
+
+def reforecast(
+    settings: Settings, day: dt.date, defs: Definitions | None = None
+) -> ExecuteInProcessResult:
+    """Forecast `day` again with the current champions and republish what reads the forecasts,
+    as the champion sensors do after training promotes a model."""
+    from datatrendz_pipelines.forecasting.assets import TASKS, reforecast_keys
+
+    keys = [key for task in TASKS for key in reforecast_keys(task)]
+    return run_job(settings, MAIN_JOB, day, day, defs, asset_selection=keys)
 
 
 def _step(title: str, run: Callable[[], ExecuteInProcessResult]) -> bool:
@@ -115,8 +129,8 @@ def run_demo(settings: Settings, generate: Callable[[], None]) -> int:
             lambda: run_job(settings, TRAINING_JOB, defs=defs),
         )
         and _step(
-            f"{MAIN_JOB} for {last} again: forecasts with the new champions, published",
-            lambda: run_pipeline(settings, last, last, defs),
+            f"forecasts for {last} again with the new champions, published",
+            lambda: reforecast(settings, last, defs),
         )
     )
     print_summary(settings)

@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from datatrendz_pipelines.demo import GeneratorConfig, deliver_held_back, generate
-from datatrendz_pipelines.demo_run import run_pipeline
+from datatrendz_pipelines.demo_run import reforecast, run_pipeline
+from datatrendz_pipelines.forecasting.assets import TASKS, reforecast_keys
 from datatrendz_pipelines.instance import ensure_local_instance
 
 pytestmark = pytest.mark.slow
@@ -167,6 +168,16 @@ def test_the_injected_kpi_anomalies_are_recorded_as_alerts(pipeline):
     assert ("revenue_anomaly", f"{drop.detail['store_id']}|store", drop.date) in alerts
     (volume,) = [f for f in manifest.faults("volume_drop") if f.source == "orders"]
     assert ("data_volume_drop", "orders", volume.date) in alerts
+
+
+def test_reforecasting_a_day_runs_only_the_forecasts_and_what_reads_them(pipeline):
+    settings, _, _ = pipeline
+    result = reforecast(settings, LAST)
+
+    assert result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {key for task in TASKS for key in reforecast_keys(task)}
+    assert {key.path[0] for key in materialized} == {"ml", "analytics"}  # no raw, no dbt
 
 
 def test_dbt_steps_reuse_the_parse_of_their_home(pipeline):

@@ -290,6 +290,20 @@ def build_forecasting_assets(
     return models, daily
 
 
+def reforecast_keys(task: str) -> list[dg.AssetKey]:
+    """What a new `task` champion changes for a day: its forecasts, their accuracy and the
+    published tables that read them. Nothing upstream (raw, dbt) needs to run again."""
+    keys = [
+        forecasts_key(task),
+        dg.AssetKey(["ml", f"forecast_accuracy_{task}"]),
+        dg.AssetKey(["analytics", f"forecasts_{task}"]),
+    ]
+    if task == "revenue":
+        # kpi.kpi_revenue_vs_forecast is a view over the forecasts: only its published copy.
+        keys.append(dg.AssetKey(["analytics", "kpi_revenue_vs_forecast"]))
+    return keys
+
+
 def build_champion_sensor(
     task: str,
     job: "UnresolvedAssetJobDefinition",
@@ -297,14 +311,7 @@ def build_champion_sensor(
 ) -> dg.SensorDefinition:
     """When training promotes a new champion, forecast again with it for the latest day, and
     republish what reads the forecasts."""
-    targets = [
-        forecasts_key(task),
-        dg.AssetKey(["ml", f"forecast_accuracy_{task}"]),
-        dg.AssetKey(["analytics", f"forecasts_{task}"]),
-    ]
-    if task == "revenue":
-        # kpi.kpi_revenue_vs_forecast is a view over the forecasts: only its published copy.
-        targets.append(dg.AssetKey(["analytics", "kpi_revenue_vs_forecast"]))
+    targets = reforecast_keys(task)
 
     @dg.asset_sensor(
         asset_key=model_key(task),
