@@ -359,3 +359,25 @@ def test_files_still_being_written_are_left_for_later(zone, conn):
     report = ingest_source(conn, zone, ORDERS, [DAY1])
 
     assert report.files == [] and (zone.landing_dir / "orders/date=2025-03-01/pos.csv.tmp").exists()
+
+
+def test_typed_values_are_trimmed_and_a_bad_one_is_quarantined_as_read(zone, conn):
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv(
+            'O1,"  2025-03-01 09:15:00 ",S01,store,,sale,completed,,cash,',
+            'O2," noon ",S01,store,,sale,completed,,cash,',
+        ),
+    )
+    report = ingest_source(conn, zone, ORDERS, [DAY1], run_id="r1")
+
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    assert raw_rows(conn)[0][:2] == ("O1", dt.datetime(2025, 3, 1, 9, 15))
+    [(as_read, rule, reason)] = conn.execute(
+        "SELECT ordered_at, _rule, _reason FROM quarantine.orders"
+    ).fetchall()
+    assert (as_read, rule) == (" noon ", "type_cast")
+    assert reason == "ordered_at: noon is not a valid TIMESTAMP"

@@ -68,29 +68,44 @@ class LoadReport:
         return sum(f.rows_quarantined for f in self.files)
 
 
-def _cast_error_sql(contract: Contract) -> str:
-    parts = []
-    for col in contract.columns:
-        if col.type == "VARCHAR":
-            continue
-        name = ident(col.name)
-        parts.append(
-            f"CASE WHEN NULLIF(trim({name}), '') IS NOT NULL "
-            f"AND TRY_CAST(trim({name}) AS {col.type}) IS NULL "
-            f"THEN '{col.name}: ' || {name} || ' is not a valid {col.type}' END"
-        )
-    return f"concat_ws('; ', {', '.join(parts)})" if parts else "''"
+def _text_select(contract: Contract) -> str:
+    """Every contract column as read, typed columns trimmed and blank as NULL."""
+    return ", ".join(
+        ident(col.name)
+        if col.type == "VARCHAR"
+        else f"NULLIF(trim({ident(col.name)}), '') AS {ident(col.name)}"
+        for col in contract.columns
+    )
 
 
-def _typed_select(contract: Contract) -> str:
+def _cast_select(contract: Contract) -> str:
+    """Over `_text_select`: each typed column cast once, beside its text as `<name>__text`."""
     cols = []
     for col in contract.columns:
         name = ident(col.name)
         if col.type == "VARCHAR":
             cols.append(name)
         else:
-            cols.append(f"TRY_CAST(NULLIF(trim({name}), '') AS {col.type}) AS {name}")
+            cols.append(f"TRY_CAST({name} AS {col.type}) AS {name}, {name} AS {_text(col.name)}")
     return ", ".join(cols)
+
+
+def _cast_error_sql(contract: Contract) -> str:
+    """Over `_cast_select`: the values given that did not cast, '' when none."""
+    parts = []
+    for col in contract.columns:
+        if col.type == "VARCHAR":
+            continue
+        name, text = ident(col.name), _text(col.name)
+        parts.append(
+            f"CASE WHEN {text} IS NOT NULL AND {name} IS NULL "
+            f"THEN '{col.name}: ' || {text} || ' is not a valid {col.type}' END"
+        )
+    return f"concat_ws('; ', {', '.join(parts)})" if parts else "''"
+
+
+def _text(column: str) -> str:
+    return ident(f"{column}__text")
 
 
 def _delivered_sources(conn: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
@@ -140,14 +155,23 @@ def _judge(
         },
     )
     rules_sql, skipped = judge_sql(contract, _delivered_sources(conn, contract))
+    texts = [_text(c.name) for c in contract.columns if c.type != "VARCHAR"]
+    exclude = f"EXCLUDE ({', '.join(texts)})" if texts else ""
     conn.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _judged AS
         WITH _checked AS (
-            SELECT {_typed_select(contract)}, f._partition_date, f._file AS _source_file,
-                   s.rowid - f._first_row + 1 AS _source_row, s.rowid AS _stage_row,
-                   {_cast_error_sql(contract)} AS _cast_errors
-            FROM _stage s JOIN _files f ON s._source_file = f._path
+            -- Each value trimmed once and cast once: typing is most of the judging's work.
+            SELECT * {exclude}, {_cast_error_sql(contract)} AS _cast_errors
+            FROM (
+                SELECT {_cast_select(contract)}, _partition_date, _source_file, _source_row,
+                       _stage_row
+                FROM (
+                    SELECT {_text_select(contract)}, f._partition_date, f._file AS _source_file,
+                           s.rowid - f._first_row + 1 AS _source_row, s.rowid AS _stage_row
+                    FROM _stage s JOIN _files f ON s._source_file = f._path
+                )
+            )
         ),
         _typed AS (SELECT * EXCLUDE (_cast_errors) FROM _checked WHERE _cast_errors = '')
         {rules_sql}
