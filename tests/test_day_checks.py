@@ -102,3 +102,12 @@ def test_gx_chunks_whole_days_of_at_most_half_a_million_rows(conn, monkeypatch):
     plan = validation_plan(conn, "orders", days, 0)
     assert plan.chunks == [days[:2], days[2:3], days[3:]]
     assert [len(f) for f in plan_frames(conn, "orders", plan)] == [5, 4, 6]
+
+
+def test_gx_frames_hold_the_contract_columns_and_the_day_without_the_lineage(conn):
+    _orders(conn, {START: 3})
+    plan = validation_plan(conn, "orders", [START], 0)
+    (frame,) = plan_frames(conn, "orders", plan, ORDERS.column_names)
+    assert list(frame.columns) == [*ORDERS.column_names, "_partition_date"]
+    (everything,) = plan_frames(conn, "orders", plan)
+    assert {"_source_file", "_source_row", "_loaded_at"} <= set(everything.columns)
