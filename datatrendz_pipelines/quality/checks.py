@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from datatrendz_pipelines.contracts import Contract
+from datatrendz_pipelines.ingestion.tables import ident
 from datatrendz_pipelines.quality.data_docs_builds import PendingDataDocs
 from datatrendz_pipelines.quality.day_checks import day_counts, volume_findings
 
@@ -240,7 +241,7 @@ def plan_frames(
 
     selected = "*"
     if columns is not None:
-        selected = ", ".join(f'"{c}"' for c in [*columns, "_partition_date"])
+        selected = ", ".join(ident(c) for c in [*columns, "_partition_date"])
     select = (
         f'SELECT {selected} FROM raw."{source}" WHERE _partition_date IN (SELECT unnest($days))'
     )
