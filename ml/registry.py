@@ -30,6 +30,7 @@ from ml.tracking import (
     default_artifact_location,
     ensure_experiment,
     mlflow_uri,
+    store_is_missing,
 )
 
 MODEL_NAMES = {"revenue": "datatrendz_revenue_forecaster", "demand": "datatrendz_demand_forecaster"}
@@ -210,6 +211,8 @@ def load_champion(task: str, tracking_uri: str) -> tuple[str, Any] | None:
     Loading a model takes most of a forecast (0.4 s each, skops reading every booster), so a
     process keeps the models it loaded, by the artifact they were loaded from: asked again
     while the champion is the same version, it answers from memory."""
+    if store_is_missing(tracking_uri):
+        return None
     with mlflow_uri(tracking_uri) as client:
         version = _current_champion(client, MODEL_NAMES[task])
         if version is None:
@@ -227,6 +230,8 @@ def _load_model(source: str) -> Any:
 
 def champion_version(task: str, tracking_uri: str) -> str | None:
     """Version currently holding `champion`, or None."""
+    if store_is_missing(tracking_uri):
+        return None
     with mlflow_uri(tracking_uri) as client:
         return _current_champion(client, MODEL_NAMES[task])
 

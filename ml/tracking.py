@@ -46,6 +46,15 @@ def mlflow_uri(tracking_uri: str) -> Iterator[Any]:
                 os.environ[key] = value
 
 
+def store_is_missing(tracking_uri: str) -> bool:
+    """True when `tracking_uri` is a SQLite file that does not exist yet: a store with no model
+    in it, which MLflow would create, and migrate to its schema in seconds, only to answer so."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return False
+    path = tracking_uri.removeprefix("sqlite:///").partition("?")[0]
+    return path != ":memory:" and not Path(path).exists()
+
+
 def default_artifact_location(tracking_uri: str) -> str | None:
     """`mlartifacts/` next to a SQLite store file; None (server default) otherwise."""
     if tracking_uri.startswith("sqlite:///"):

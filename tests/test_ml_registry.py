@@ -30,6 +30,7 @@ from ml.registry import (
 )
 from ml.registry_cli import main
 from ml.synthetic import make_history
+from ml.tracking import store_is_missing
 
 GOOD = GBMParams(bucket_days=28, max_iter=60, quantile_max_iter=30)
 CRIPPLED = GBMParams(bucket_days=28, max_iter=1, quantile_max_iter=1, learning_rate=0.01)
@@ -128,6 +129,17 @@ def _check_lifecycle(uri: str, history: pd.DataFrame, artifacts: Path, warehouse
         == 0
     )
     assert champion_version("revenue", uri) == "1"
+
+
+def test_a_store_not_created_yet_has_no_champion_and_stays_uncreated(tmp_path: Path):
+    # A daily run before the first training asks for champions; MLflow would create and
+    # migrate a new SQLite store (seconds) to say there are none.
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert champion_version("revenue", uri) is None
+    assert load_champion("demand", uri) is None
+    assert not (tmp_path / "mlflow.db").exists()
+    assert not store_is_missing("sqlite:///:memory:")
+    assert not store_is_missing("postgresql+psycopg2://postgres@127.0.0.1:5432/mlflow")
 
 
 def test_registry_lifecycle_sqlite(history: pd.DataFrame, tmp_path: Path) -> None:
