@@ -20,12 +20,17 @@ materialization stored on its own (both files, the asset row) takes 4 ms instead
 check evaluation; once it does, the answer is kept instead of opening the index file again.
 And a planned check of a range run, which Dagster records as one row per day, serialises its
 event once, not once per day (154 checks x 730 days took 40 s before a two-year run's first
-step). Layout and schema are Dagster's own, so an instance can switch between this class and
+step). The days of one asset in a batch differ only in their partition and timestamp, so
+one of them is serialised, with placeholders for those two, and the others filled in: storing
+a 1M-line two-year build's 40,880 materializations took 9.6-9.9 s, now 4.9-5.7 s. Layout and
+schema are Dagster's own, so an instance can switch between this class and
 the default without migration.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,7 +38,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster._config import StringSource
-from dagster._core.events import DagsterEventType
+from dagster._core.events import DagsterEventType, StepMaterializationData
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqliteEventLogStorage
@@ -152,7 +157,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         if len({event.run_id for event in events}) != 1:
             super().store_event_batch(events)
             return
-        rows = [self._event_to_row(event) for event in events]
+        rows = _materialization_rows(events) or [self._event_to_row(e) for e in events]
         table = SqlEventLogStorageTable
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(table.insert(), rows)
@@ -191,3 +196,69 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             conn.execute(
                 AssetCheckExecutionsTable.insert(), [row | {"partition": key} for key in keys]
             )
+
+
+def _materialization_rows(events: Sequence[EventLogEntry]) -> list[dict[str, Any]] | None:
+    """The event log rows of a batch of materializations that differ only in their partition
+    and timestamp, as a range run records one asset's days; None for any other batch.
+
+    Serialising each event was 60% of storing such a batch (0.12 of 0.2 s for 730 days). One
+    is serialised with placeholders for the two fields, and each row fills in its own; the first
+    event's row is checked against its own serialisation, so a format that differs falls back."""
+    first = events[0]
+    template = _with_day_and_time(first, _DAY_PLACEHOLDER, _TIME_PLACEHOLDER)
+    if template is None or any(
+        _with_day_and_time(e, _DAY_PLACEHOLDER, _TIME_PLACEHOLDER) != template for e in events
+    ):
+        return None
+    text = serialize_value(template)
+    day_at, time_at = json.dumps(_DAY_PLACEHOLDER), repr(_TIME_PLACEHOLDER)
+    if text.count(day_at) != 1 or text.count(time_at) != 1:
+        return None
+    head, _, rest = text.partition(day_at)
+    if time_at not in rest:
+        return None  # the timestamp comes first in this format
+    middle, _, tail = rest.partition(time_at)
+
+    # Equal apart from those two fields, the events share the rest of their row.
+    dagster_event = first.get_dagster_event()
+    shared = {
+        "run_id": first.run_id,
+        "dagster_event_type": dagster_event.event_type_value,
+        "step_key": dagster_event.step_key,
+        "asset_key": dagster_event.asset_key.to_string() if dagster_event.asset_key else None,
+    }
+    rows = []
+    for entry in events:
+        day = entry.dagster_event.event_specific_data.materialization.partition
+        rows.append(
+            shared
+            | {
+                "event": f"{head}{json.dumps(day)}{middle}{entry.timestamp!r}{tail}",
+                "timestamp": dt.datetime.fromtimestamp(entry.timestamp, dt.UTC).replace(
+                    tzinfo=None
+                ),
+                "partition": day,
+            }
+        )
+    return rows if rows[0]["event"] == serialize_value(first) else None
+
+
+# Stand-ins for a materialization's partition and timestamp in the one serialised template.
+_DAY_PLACEHOLDER = "\x00datatrendz-day\x00"
+_TIME_PLACEHOLDER = -1.2345678901234567e-250
+
+
+def _with_day_and_time(event: EventLogEntry, day: str, timestamp: float) -> EventLogEntry | None:
+    """`event`, a materialization with a partition, with `day` and `timestamp` in their place."""
+    dagster_event = event.dagster_event
+    data = dagster_event.event_specific_data if dagster_event else None
+    if not isinstance(data, StepMaterializationData) or data.materialization.partition is None:
+        return None
+    materialization = data.materialization._replace(partition=day)
+    return event._replace(
+        timestamp=timestamp,
+        dagster_event=dagster_event._replace(
+            event_specific_data=data._replace(materialization=materialization)
+        ),
+    )

@@ -1,6 +1,7 @@
 """The batched SQLite event log records a range run exactly as Dagster's own SQLite storage does."""
 
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 import pytest
@@ -10,9 +11,10 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-from dagster._serdes import deserialize_value
+from dagster._serdes import deserialize_value, serialize_value
 from sqlalchemy import select
 
+from datatrendz_pipelines import event_log
 from datatrendz_pipelines.event_log import ENGINES_KEPT, BatchedSqliteEventLogStorage
 from datatrendz_pipelines.instance import (
     LOCAL_INSTANCE_YAML,
@@ -122,6 +124,41 @@ def test_a_range_run_is_recorded_as_by_the_default_storage(tmp_path, monkeypatch
         "PLANNED",
         "ASSET_CHECK_EVALUATION_PLANNED",
     )
+
+
+def test_a_range_s_materializations_are_serialised_once_into_the_rows_dagster_writes(
+    tmp_path, monkeypatch
+):
+    home = tmp_path / "batched"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    _run_range(home, "2024-01-01", "2024-01-31", monkeypatch)
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs()
+        storage = instance.event_log_storage
+        events = [
+            e
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        ]
+        assert len(events) == 31
+        dagster_rows = [SqliteEventLogStorage._event_to_row(storage, e) for e in events]
+        with mock.patch.object(event_log, "serialize_value", wraps=serialize_value) as serialise:
+            assert event_log._materialization_rows(events) == dagster_rows
+        assert serialise.call_count == 2  # the template, and the first event to check it by
+
+        # Days whose metadata differ are serialised one by one, as Dagster does.
+        other = events[1]._replace(
+            dagster_event=events[1].dagster_event._replace(
+                event_specific_data=events[1].dagster_event.event_specific_data._replace(
+                    materialization=events[1].asset_materialization._replace(
+                        metadata={"days": dg.IntMetadataValue(30)}
+                    )
+                )
+            )
+        )
+        assert event_log._materialization_rows([events[0], other]) is None
+        assert event_log._materialization_rows([events[0]]) is not None
 
 
 def test_a_second_range_adds_its_days_and_a_single_day_run_still_works(tmp_path, monkeypatch):
