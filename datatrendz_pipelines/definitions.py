@@ -25,6 +25,7 @@ from datatrendz_pipelines.forecasting.assets import (
     TASKS,
     build_champion_sensor,
     build_forecasting_assets,
+    champions_may_exist,
     forecasts_key,
     load_champions,
 )
@@ -48,6 +49,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             FORECASTING_IMPORTS,
             frozenset(key for a in forecasts for key in a.keys),
             then=partial(load_champions, settings.mlflow_tracking_uri),
+            needed=partial(champions_may_exist, settings.mlflow_tracking_uri),
         ),
     )
     raw_sources = build_raw_assets(

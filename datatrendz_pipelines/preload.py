@@ -29,14 +29,18 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Preload:
     """Modules to import while a step waits, and what to prepare with them (`then`), when the
-    run materializes any of `for_assets`."""
+    run materializes any of `for_assets` and `needed()` (if given) says those steps will use
+    them."""
 
     modules: Sequence[str]
     for_assets: frozenset[dg.AssetKey]
     then: Callable[[], object] | None = None
+    needed: Callable[[], bool] | None = None
 
     def wanted_by(self, selected: Iterable[dg.AssetKey]) -> bool:
-        return not self.for_assets.isdisjoint(selected)
+        if self.for_assets.isdisjoint(selected):
+            return False
+        return self.needed is None or self.needed()
 
 
 def import_all(modules: Sequence[str]) -> list[str]:

@@ -1,10 +1,11 @@
 """Importing what later steps need while a step waits: done by the end of the block, errors kept."""
 
 import sys
+from functools import partial
 
 import dagster as dg
 
-from datatrendz_pipelines.forecasting.assets import FORECASTING_IMPORTS
+from datatrendz_pipelines.forecasting.assets import FORECASTING_IMPORTS, champions_may_exist
 from datatrendz_pipelines.preload import Preload, import_all, importing_meanwhile
 
 
@@ -70,6 +71,20 @@ def test_preload_is_wanted_only_by_runs_that_materialize_its_assets():
     preload = Preload(FORECASTING_IMPORTS, frozenset({forecasts}))
     assert preload.wanted_by({dg.AssetKey(["core", "fct_orders"]), forecasts})
     assert not preload.wanted_by({dg.AssetKey(["core", "fct_orders"])})
+
+
+def test_preload_is_not_wanted_before_the_first_training_creates_the_mlflow_store(tmp_path):
+    # Without a store the forecasts find no champion and never import MLflow or load a model.
+    forecasts = dg.AssetKey(["ml", "forecasts_revenue"])
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    preload = Preload(
+        FORECASTING_IMPORTS,
+        frozenset({forecasts}),
+        needed=partial(champions_may_exist, uri),
+    )
+    assert not preload.wanted_by({forecasts})
+    (tmp_path / "mlflow.db").touch()
+    assert preload.wanted_by({forecasts})
 
 
 def test_the_forecasting_imports_exist():

@@ -134,6 +134,14 @@ FORECASTING_IMPORTS = (
 )
 
 
+def champions_may_exist(tracking_uri: str) -> bool:
+    """False until the first training creates the MLflow store: the forecasts then find no
+    champion and stop before importing MLflow, so nothing is to be preloaded for them."""
+    from ml.tracking import store_is_missing
+
+    return not store_is_missing(tracking_uri)
+
+
 def load_champions(tracking_uri: str) -> None:
     """Load every task's champion into this process's cache, as the forecasts will."""
     from ml.registry import load_champion
