@@ -46,21 +46,24 @@ def mlflow_uri(tracking_uri: str) -> Iterator[Any]:
                 os.environ[key] = value
 
 
+def _sqlite_file(tracking_uri: str) -> Path | None:
+    """The file of a `sqlite:///` store (its query string aside); None for any other store."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return Path(tracking_uri.removeprefix("sqlite:///").partition("?")[0])
+
+
 def store_is_missing(tracking_uri: str) -> bool:
     """True when `tracking_uri` is a SQLite file that does not exist yet: a store with no model
     in it, which MLflow would create, and migrate to its schema in seconds, only to answer so."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return False
-    path = tracking_uri.removeprefix("sqlite:///").partition("?")[0]
-    return path != ":memory:" and not Path(path).exists()
+    db = _sqlite_file(tracking_uri)
+    return db is not None and db != Path(":memory:") and not db.exists()
 
 
 def default_artifact_location(tracking_uri: str) -> str | None:
     """`mlartifacts/` next to a SQLite store file; None (server default) otherwise."""
-    if tracking_uri.startswith("sqlite:///"):
-        db = Path(tracking_uri.removeprefix("sqlite:///"))
-        return (db.parent / "mlartifacts").resolve().as_uri()
-    return None
+    db = _sqlite_file(tracking_uri)
+    return None if db is None else (db.parent / "mlartifacts").resolve().as_uri()
 
 
 def ensure_experiment(client: Any, name: str, artifact_location: str | None) -> str:
