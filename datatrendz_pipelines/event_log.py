@@ -206,10 +206,8 @@ def _materialization_rows(events: Sequence[EventLogEntry]) -> list[dict[str, Any
     is serialised with placeholders for the two fields, and each row fills in its own; the first
     event's row is checked against its own serialisation, so a format that differs falls back."""
     first = events[0]
-    template = _with_day_and_time(first, _DAY_PLACEHOLDER, _TIME_PLACEHOLDER)
-    if template is None or any(
-        _with_day_and_time(e, _DAY_PLACEHOLDER, _TIME_PLACEHOLDER) != template for e in events
-    ):
+    template = _with_placeholders(first)
+    if template is None or any(_with_placeholders(e) != template for e in events[1:]):
         return None
     text = serialize_value(template)
     day_at, time_at = json.dumps(_DAY_PLACEHOLDER), repr(_TIME_PLACEHOLDER)
@@ -249,15 +247,16 @@ _DAY_PLACEHOLDER = "\x00datatrendz-day\x00"
 _TIME_PLACEHOLDER = -1.2345678901234567e-250
 
 
-def _with_day_and_time(event: EventLogEntry, day: str, timestamp: float) -> EventLogEntry | None:
-    """`event`, a materialization with a partition, with `day` and `timestamp` in their place."""
+def _with_placeholders(event: EventLogEntry) -> EventLogEntry | None:
+    """`event`, a materialization with a partition, with the placeholders for its day and
+    timestamp; None for any other event."""
     dagster_event = event.dagster_event
     data = dagster_event.event_specific_data if dagster_event else None
     if not isinstance(data, StepMaterializationData) or data.materialization.partition is None:
         return None
-    materialization = data.materialization._replace(partition=day)
+    materialization = data.materialization._replace(partition=_DAY_PLACEHOLDER)
     return event._replace(
-        timestamp=timestamp,
+        timestamp=_TIME_PLACEHOLDER,
         dagster_event=dagster_event._replace(
             event_specific_data=data._replace(materialization=materialization)
         ),
