@@ -112,6 +112,50 @@ def test_uncastable_rows_go_to_quarantine_with_file_row_and_reason(zone, conn):
     assert logged == [(3, 1, 2)]
 
 
+def test_each_file_is_logged_with_its_own_counts_when_another_has_bad_rows(zone, conn):
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "pos.csv",
+        orders_csv("O1,2025-03-01 09:15:00,S01,store,,sale,completed,,cash,"),
+    )
+    write(
+        zone,
+        "orders",
+        DAY1,
+        "web.csv",
+        orders_csv(
+            "O2,2025-03-01 10:00:00,WEB,online,,sale,completed,,card,",
+            "O3,not a time,WEB,online,,sale,completed,,card,",
+        ),
+    )
+    write(
+        zone,
+        "orders",
+        DAY2,
+        "pos.csv",
+        orders_csv("O4,2025-03-02 09:00:00,S01,store,,sale,completed,,cash,"),
+    )
+
+    report = ingest_source(conn, zone, ORDERS, [DAY1, DAY2], run_id="r1")
+
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (4, 3, 1)
+    logged = conn.execute(
+        "SELECT source_file, rows_read, rows_loaded, rows_quarantined FROM meta.raw_loads "
+        "ORDER BY source_file"
+    ).fetchall()
+    assert logged == [
+        ("orders/date=2025-03-01/pos.csv", 1, 1, 0),
+        ("orders/date=2025-03-01/web.csv", 2, 1, 1),
+        ("orders/date=2025-03-02/pos.csv", 1, 1, 0),
+    ]
+    assert [r[0] for r in raw_rows(conn)] == ["O1", "O2", "O4"]
+    assert conn.execute("SELECT order_id, _source_row FROM quarantine.orders").fetchall() == [
+        ("O3", 2)
+    ]
+
+
 def test_reloading_a_day_gives_the_same_rows_from_the_archive(zone, conn):
     write(
         zone,

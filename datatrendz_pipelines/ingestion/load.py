@@ -126,12 +126,12 @@ def _delivered_sources(conn: duckdb.DuckDBPyConnection, contract: Contract) -> s
 
 def _judge(
     conn: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]
-) -> list[str]:
-    """Build temp table _judged from _stage: every staged row once, typed, with its lineage,
-    `_stage_row` (its row in _stage), and `_rules` / `_reasons` ('' when it is good;
-    'type_cast' with the cast errors when a value cannot be typed; else the error rules it
-    breaks). Also _files: per staged file its day, name in the layout and row count.
-    Returns the reference rules that could not be checked."""
+) -> tuple[str, list[str]]:
+    """The query judging _stage: every staged row once, typed, with its lineage, `_stage_row`
+    (its row in _stage), and `_rules` / `_reasons` ('' when it is good; 'type_cast' with the
+    cast errors when a value cannot be typed; else the error rules it breaks). Builds temp table
+    _files: per staged file its day, name in the layout, first row and row count.
+    Also returns the reference rules that could not be checked."""
     # Lineage names the file by its place in the landing layout, which archiving keeps. A
     # file's rows are numbered from its first row in _stage (files are staged whole, in order).
     conn.execute(
@@ -157,9 +157,7 @@ def _judge(
     rules_sql, skipped = judge_sql(contract, _delivered_sources(conn, contract))
     texts = [_text(c.name) for c in contract.columns if c.type != "VARCHAR"]
     exclude = f"EXCLUDE ({', '.join(texts)})" if texts else ""
-    conn.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _judged AS
+    judged = f"""
         WITH _checked AS (
             -- Each value trimmed once and cast once: typing is most of the judging's work.
             SELECT * {exclude}, {_cast_error_sql(contract)} AS _cast_errors
@@ -179,19 +177,22 @@ def _judge(
         SELECT * EXCLUDE (_cast_errors), 'type_cast' AS _rules, _cast_errors AS _reasons
         FROM _checked WHERE _cast_errors <> ''
         """
-    )
-    return [f"{r.name} ({r.value[0]} never delivered)" for r in skipped]
+    return judged, [f"{r.name} ({r.value[0]} never delivered)" for r in skipped]
 
 
 def _write_days(
     conn: duckdb.DuckDBPyConnection,
     contract: Contract,
+    judged: str,
     files: list[LandingFile],
     days: list[dt.date],
     run_id: str,
 ) -> list[FileLoad]:
-    """Replace the given days in raw, quarantine and the load log from _judged (and, for the
-    quarantined rows, their text as read from _stage), in one transaction."""
+    """Replace the given days in raw, quarantine and the load log with the rows of the `judged`
+    query (and, for the quarantined rows, their text as read from _stage), in one transaction.
+
+    The good rows go straight from the query into raw: keeping every judged row in a table
+    first cost more than judging a second time in the rare load that has bad rows."""
     table = ident(contract.source)
     cols = ", ".join(ident(c) for c in contract.column_names)
     as_read = ", ".join(f"s.{ident(c)}" for c in contract.column_names)
@@ -207,30 +208,34 @@ def _write_days(
             "DELETE FROM meta.raw_loads WHERE source = $source AND partition_date IN (SELECT unnest($days))",
             {"source": contract.source, "days": days},
         )
-        # No ORDER BY: _judged keeps _stage's order, which is the files' (and so the days') order.
-        conn.execute(
+        # No ORDER BY: the judged rows keep _stage's order, the files' (and so the days') order.
+        (loaded,) = conn.execute(
             f"""INSERT INTO raw.{table} ({cols}, {lineage}, _loaded_at)
-            SELECT {cols}, {lineage}, now()::TIMESTAMP FROM _judged WHERE _rules = ''"""
-        )
-        conn.execute(
-            f"""INSERT INTO quarantine.{table} ({cols}, {lineage}, _rule, _reason, _quarantined_at, _run_id)
-            SELECT {as_read}, j._partition_date, j._source_file, j._source_row, j._rules,
-                   j._reasons, now()::TIMESTAMP, $run_id
-            FROM (SELECT * FROM _judged WHERE _rules <> '') j
-            JOIN _stage s ON s.rowid = j._stage_row""",
-            {"run_id": run_id},
-        )
-        counts = conn.execute(
-            """SELECT f._file, f._rows_read, count(j._source_row)
-            FROM _files f LEFT JOIN (SELECT _source_file, _source_row FROM _judged WHERE _rules = '') j
-                ON j._source_file = f._file
-            GROUP BY ALL"""
-        ).fetchall()
-        by_file = {name: (read, loaded) for name, read, loaded in counts}
+            SELECT {cols}, {lineage}, now()::TIMESTAMP FROM ({judged}) WHERE _rules = ''"""
+        ).fetchone()
+        read_by_file = dict(conn.execute("SELECT _file, _rows_read FROM _files").fetchall())
+        loaded_by_file = read_by_file
+        if loaded < sum(read_by_file.values()):
+            conn.execute(
+                f"""INSERT INTO quarantine.{table} ({cols}, {lineage}, _rule, _reason, _quarantined_at, _run_id)
+                SELECT {as_read}, j._partition_date, j._source_file, j._source_row, j._rules,
+                       j._reasons, now()::TIMESTAMP, $run_id
+                FROM ({judged}) j JOIN _stage s ON s.rowid = j._stage_row
+                WHERE j._rules <> ''""",
+                {"run_id": run_id},
+            )
+            loaded_by_file = dict(
+                conn.execute(
+                    f"""SELECT _source_file, count(*) FROM raw.{table}
+                    WHERE _partition_date IN (SELECT unnest($days)) GROUP BY ALL""",
+                    {"days": days},
+                ).fetchall()
+            )
         loads = []
         for f in files:
-            read, loaded = by_file.get(f.relative_name, (0, 0))
-            loads.append(FileLoad(f, read, loaded, read - loaded))
+            read = read_by_file.get(f.relative_name, 0)
+            loaded_rows = loaded_by_file.get(f.relative_name, 0)
+            loads.append(FileLoad(f, read, loaded_rows, read - loaded_rows))
         if loads:
             conn.execute(
                 """INSERT INTO meta.raw_loads
@@ -315,8 +320,9 @@ def ingest_source(
                 "DELETE FROM _stage WHERE _source_file NOT IN (SELECT unnest($files))",
                 {"files": [str(f.path) for f in good_files]},
             )
-        unchecked.update(_judge(conn, contract, good_files))
-        loads = _write_days(conn, contract, good_files, good_days, run_id)
+        judged, skipped = _judge(conn, contract, good_files)
+        unchecked.update(skipped)
+        loads = _write_days(conn, contract, judged, good_files, good_days, run_id)
         report.files.extend(loads)
         report.days_loaded.extend(good_days)
         for file in good_files:
@@ -327,7 +333,7 @@ def ingest_source(
                 f"{sum(ld.rows_loaded for ld in loads):,} rows loaded, "
                 f"{sum(ld.rows_quarantined for ld in loads):,} quarantined"
             )
-    for table in ("_stage", "_files", "_judged"):
+    for table in ("_stage", "_files"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     report.unchecked_references = sorted(unchecked)
     report.seconds = time.perf_counter() - started
